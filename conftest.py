@@ -1,0 +1,41 @@
+"""Shared fixtures: named actors, clean cache, and services the tests require."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from django.core.cache import cache
+
+# Set by .ci/run: there a test that needs PostgreSQL or Redis fails instead of skipping.
+IN_CI = os.environ.get("OUTAGEHUB_CI") == "1"
+
+
+def require(condition: bool, what: str) -> None:
+    """Skip locally, fail in CI, when a real service the test needs is not configured."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"{what} is required in CI but not configured", pytrace=False)
+    pytest.skip(f"{what} not configured (set it, or run bash .ci/run)")
+
+
+@pytest.fixture(autouse=True)
+def _clean_cache():
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    url = os.environ.get("REDIS_URL", "")
+    require(bool(url), "REDIS_URL")
+    return url
+
+
+@pytest.fixture
+def postgres(settings) -> None:
+    from django.db import connection
+
+    require(connection.vendor == "postgresql", "DATABASE_URL (PostgreSQL)")

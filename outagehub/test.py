@@ -1,0 +1,26 @@
+"""Settings for the test suite: the real settings, with test-only secrets.
+
+DATABASE_URL and REDIS_URL are honoured exactly as in production, so CI runs
+the suite on PostgreSQL and Redis.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-8f3a1c")
+os.environ.setdefault("OUTAGEHUB_DATA_DIR", tempfile.mkdtemp(prefix="outagehub-test-"))
+
+from .settings import *  # noqa: E402,F403
+from .settings import REDIS_URL  # noqa: E402
+
+ALLOWED_HOSTS = ["*"]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only; tests have no real passwords
+SECURE_SSL_REDIRECT = False
+if not REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

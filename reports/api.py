@@ -1,0 +1,132 @@
+"""REST API v1: services and report intake. Thin: validate, call a service or selector, shape."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, generics, serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .identity import client_ip
+from .models import COMMENT_MAX_LENGTH, Channel, Service
+from .selectors import report_counts, service_get, service_list
+from .services import report_create
+from .throttles import ReportRateThrottle
+
+
+def get_service_or_404(slug: str) -> Service:
+    service = service_get(slug=slug)
+    if service is None:
+        raise exceptions.NotFound({"service": [f"No service with slug {slug!r}."]})
+    return service
+
+
+class StrictSerializer(serializers.Serializer):
+    """Rejects fields it does not know, naming them and the allowed ones."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, dict):
+            unknown = sorted(set(map(str, data)) - set(self.fields))
+            if unknown:
+                allowed = ", ".join(self.fields)
+                raise serializers.ValidationError({name: [f"Unknown field. Allowed: {allowed}."] for name in unknown})
+        return super().to_internal_value(data)
+
+
+class IssueTypeSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    label = serializers.CharField()
+
+
+class ReportCountsSerializer(serializers.Serializer):
+    last_15_minutes = serializers.IntegerField()
+    last_24_hours = serializers.IntegerField()
+
+
+class ServiceListApi(generics.ListAPIView):
+    """Active services, by name; `?q=` searches names and slugs."""
+
+    class FilterSerializer(serializers.Serializer):
+        q = serializers.CharField(required=False, allow_blank=True, max_length=100)
+
+    class OutputSerializer(serializers.Serializer):
+        slug = serializers.CharField()
+        name = serializers.CharField()
+        homepage = serializers.CharField()
+        description = serializers.CharField()
+
+    serializer_class = OutputSerializer
+
+    def get_queryset(self) -> Any:
+        filters = self.FilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        return service_list(q=filters.validated_data.get("q", ""))
+
+    @extend_schema(parameters=[OpenApiParameter("q", str, description="Search in name and slug.")])
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class ServiceDetailApi(APIView):
+    """One service: its issue types and counted reports in the last 15 minutes and 24 hours."""
+
+    class OutputSerializer(serializers.Serializer):
+        slug = serializers.CharField()
+        name = serializers.CharField()
+        homepage = serializers.CharField()
+        description = serializers.CharField()
+        issue_types = IssueTypeSerializer(many=True, source="active_issue_types")
+        reports = ReportCountsSerializer(source="report_counts", help_text="Counted reports in the trailing windows.")
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request: Request, slug: str) -> Response:
+        service = get_service_or_404(slug)
+        service.report_counts = report_counts(service=service)
+        return Response(self.OutputSerializer(service).data)
+
+
+class ReportCreateApi(APIView):
+    """File a report: "I have a problem with this service"."""
+
+    throttle_classes = [ReportRateThrottle]
+
+    class InputSerializer(StrictSerializer):
+        issue_type = serializers.CharField(max_length=32)
+        comment = serializers.CharField(
+            required=False, allow_blank=True, allow_null=True, max_length=COMMENT_MAX_LENGTH, default=""
+        )
+        country = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            allow_null=True,
+            max_length=64,
+            default="",
+            help_text="ISO 3166-1 alpha-2; derived from the client address when absent.",
+        )
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        service = serializers.CharField(source="service.slug")
+        issue_type = serializers.CharField(source="issue_type.key")
+        counted = serializers.BooleanField()
+        created_at = serializers.DateTimeField()
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
+    def post(self, request: Request, slug: str) -> Response:
+        service = get_service_or_404(slug)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        report = report_create(
+            service=service,
+            issue_type_key=data["issue_type"],
+            comment=data["comment"] or "",
+            country=data["country"] or "",
+            channel=Channel.API,
+            client=client_ip(request.META),
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        )
+        return Response(self.OutputSerializer(report).data, status=status.HTTP_201_CREATED)

@@ -1,0 +1,128 @@
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+
+from reports import selectors
+from reports.services import simulated_outage_schedule, simulator_backfill, simulator_tick
+from reports.simulator import MINUTE, SimOutage, SimReport, generate, parse_duration
+
+
+def _duration(text: str) -> dt.timedelta:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+
+
+class Command(BaseCommand):
+    help = (
+        "Generate realistic report traffic for the catalog's services (those with demo_traffic), "
+        "optionally with an injected outage. Without --url it writes through the service layer; "
+        "with --url it posts to a running OutageHub over HTTP in real time."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--backfill", metavar="DURATION", help="Generate history for the last DURATION (e.g. 24h).")
+        parser.add_argument("--if-empty", action="store_true", help="Backfill only if no report exists yet.")
+        parser.add_argument("--outage", metavar="SLUG:ISSUE", help="Inject an outage of one issue type.")
+        parser.add_argument("--at", default="+0m", help="Outage start relative to now (+10m, -2h). Default now.")
+        parser.add_argument("--for", dest="duration", default="30m", help="Outage duration (default 30m).")
+        parser.add_argument("--factor", type=float, default=20.0, help="Multiple of normal traffic (default 20).")
+        parser.add_argument("--url", help="Base URL of an OutageHub to post to, e.g. http://127.0.0.1:8000.")
+        parser.add_argument("--minutes", type=int, default=1, help="With --url: minutes to run (0: until Ctrl-C).")
+        parser.add_argument("--seed", type=int, help="Random seed, for repeatable traffic.")
+
+    def handle(self, *args: Any, **opts: Any) -> None:
+        rng = random.Random(opts["seed"])
+        now = timezone.now()
+        outage = self._outage(opts, now)
+        if opts["url"]:
+            self._post_realtime(opts["url"].rstrip("/"), outage, opts["minutes"], rng)
+            return
+        if outage:
+            self._schedule(outage)
+        if opts["backfill"] and not (opts["if_empty"] and selectors.reports_exist()):
+            span = abs(_duration(opts["backfill"]))
+            start = (now - span).replace(second=0, microsecond=0)
+            written = simulator_backfill(start=start, end=now, rng=rng)
+            self.stdout.write(f"backfilled {written} reports from {start:%Y-%m-%d %H:%M} UTC")
+        written = simulator_tick(now=now, rng=rng)
+        self.stdout.write(f"generated {written} reports up to {now:%Y-%m-%d %H:%M} UTC")
+
+    def _outage(self, opts: dict[str, Any], now: dt.datetime) -> SimOutage | None:
+        if not opts["outage"]:
+            return None
+        slug, _, issue_type = opts["outage"].partition(":")
+        if not slug or not issue_type:
+            raise CommandError("--outage takes SLUG:ISSUE_TYPE, e.g. tiktok-shop:payment")
+        start = now + _duration(opts["at"])
+        return SimOutage(slug, issue_type, start, start + abs(_duration(opts["duration"])), opts["factor"])
+
+    def _schedule(self, outage: SimOutage) -> None:
+        service = selectors.service_get(slug=outage.slug)
+        if service is None:
+            raise CommandError(f"no active service {outage.slug!r}")
+        try:
+            simulated_outage_schedule(
+                service=service,
+                issue_type_key=outage.issue_type,
+                starts_at=outage.start,
+                ends_at=outage.end,
+                factor=outage.factor,
+            )
+        except ValidationError as exc:
+            raise CommandError("; ".join(exc.messages)) from None
+        self.stdout.write(
+            f"outage scheduled: {outage.slug}:{outage.issue_type} x{outage.factor:g} "
+            f"from {outage.start:%H:%M} to {outage.end:%H:%M} UTC"
+        )
+
+    def _post_realtime(self, url: str, outage: SimOutage | None, minutes: int, rng: random.Random) -> None:
+        """Each minute, post the minute that just ended. The server stamps the time.
+
+        Each simulated reporter has its own address, sent in X-Forwarded-For:
+        the server must list this machine in OUTAGEHUB_TRUSTED_PROXIES or every
+        report comes from one address and is rate-limited.
+        """
+        services = selectors.sim_services()
+        outages = [outage] if outage else []
+        done = 0
+        while minutes == 0 or done < minutes:
+            start = timezone.now().replace(second=0, microsecond=0)
+            sent = failed = 0
+            for report in generate(services, start, start + MINUTE, outages, rng):
+                ok = self._post(url, report)
+                sent, failed = sent + ok, failed + (not ok)
+            done += 1
+            self.stdout.write(f"{start:%H:%M} posted {sent} reports ({failed} refused)")
+            if minutes == 0 or done < minutes:
+                time.sleep(max(0.0, (start + MINUTE - timezone.now()).total_seconds()))
+
+    def _post(self, url: str, report: SimReport) -> bool:
+        body = json.dumps({"issue_type": report.issue_type, "comment": report.comment}).encode()
+        request = urllib.request.Request(
+            f"{url}/api/v1/services/{report.slug}/reports/",
+            data=body,
+            headers={
+                "Content-Type": "application/json",
+                "User-Agent": report.user_agent,
+                "X-Forwarded-For": report.ip,
+            },
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return response.status == 201
+        except (urllib.error.URLError, TimeoutError) as exc:
+            self.stderr.write(f"{report.slug}: {exc}")
+            return False

@@ -1,0 +1,64 @@
+"""Reads: services and report counts."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Count, Prefetch, Q
+from django.utils import timezone
+
+from .models import IssueType, Report, Service, ServiceQuerySet, SimulatedOutage
+from .simulator import SimOutage, SimService
+
+RECENT_WINDOW = dt.timedelta(minutes=15)
+DAY_WINDOW = dt.timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class ReportCounts:
+    """Counted reports (one per reporter per cooldown) in the trailing windows."""
+
+    last_15_minutes: int
+    last_24_hours: int
+
+
+def service_list(*, q: str = "") -> ServiceQuerySet:
+    """Active services matching `q` (name or slug), by name."""
+    return Service.objects.active().search(q)
+
+
+def service_get(*, slug: str) -> Service | None:
+    """An active service with its active issue types prefetched, or None."""
+    return Service.objects.active().prefetch_related(_active_issue_types()).filter(slug=slug).first()
+
+
+def _active_issue_types() -> Prefetch:
+    return Prefetch("issue_types", queryset=IssueType.objects.filter(active=True), to_attr="active_issue_types")
+
+
+def report_counts(*, service: Service, now: dt.datetime | None = None) -> ReportCounts:
+    now = now or timezone.now()
+    counts = Report.objects.filter(
+        service=service, counted=True, created_at__gt=now - DAY_WINDOW, created_at__lte=now
+    ).aggregate(
+        day=Count("id"),
+        recent=Count("id", filter=Q(created_at__gt=now - RECENT_WINDOW)),
+    )
+    return ReportCounts(last_15_minutes=counts["recent"], last_24_hours=counts["day"])
+
+
+def reports_exist() -> bool:
+    return Report.objects.exists()
+
+
+def sim_services() -> list[SimService]:
+    """Active services with demo traffic, as the simulator sees them."""
+    services = Service.objects.active().filter(demo_traffic__gt=0).prefetch_related(_active_issue_types())
+    return [SimService(s.slug, s.demo_traffic, tuple(it.key for it in s.active_issue_types)) for s in services]
+
+
+def sim_outages(*, start: dt.datetime, end: dt.datetime) -> list[SimOutage]:
+    """Injected outages overlapping [start, end)."""
+    rows = SimulatedOutage.objects.filter(starts_at__lt=end, ends_at__gt=start).select_related("service")
+    return [SimOutage(o.service.slug, o.issue_type_key, o.starts_at, o.ends_at, o.factor) for o in rows]

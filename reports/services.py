@@ -1,0 +1,258 @@
+"""Writes: services, issue types and reports."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from . import geo
+from . import selectors
+from .identity import IPAddress, parse_ip, reporter_hashes
+from .models import (
+    COMMENT_MAX_LENGTH,
+    DEFAULT_ISSUE_TYPES,
+    Channel,
+    IssueType,
+    Report,
+    ReporterCooldown,
+    Service,
+    SimulatedOutage,
+    SimulatorClock,
+)
+from .simulator import MINUTE, SimReport, generate
+
+
+@dataclass(frozen=True)
+class IssueTypeSpec:
+    key: str
+    label: str
+
+
+DEFAULT_ISSUE_TYPE_SPECS = tuple(IssueTypeSpec(key, label) for key, label in DEFAULT_ISSUE_TYPES)
+
+
+def issue_types_sync(*, service: Service, specs: Sequence[IssueTypeSpec]) -> bool:
+    """Make `specs` the service's active issue types, in that order.
+
+    Types not in `specs` are deactivated, not deleted: their reports keep
+    their meaning. Returns whether anything changed.
+    """
+    existing = {it.key: it for it in IssueType.objects.filter(service=service)}
+    changed = False
+    for order, spec in enumerate(specs):
+        it = existing.pop(spec.key, None)
+        if it is None:
+            IssueType.objects.create(service=service, key=spec.key, label=spec.label, order=order)
+            changed = True
+        elif (it.label, it.order, it.active) != (spec.label, order, True):
+            it.label, it.order, it.active = spec.label, order, True
+            it.save(update_fields=["label", "order", "active"])
+            changed = True
+    for it in existing.values():
+        if it.active:
+            it.active = False
+            it.save(update_fields=["active"])
+            changed = True
+    return changed
+
+
+@transaction.atomic
+def service_create(
+    *,
+    slug: str,
+    name: str,
+    homepage: str = "",
+    description: str = "",
+    active: bool = True,
+    demo_traffic: float | None = None,
+    issue_types: Sequence[IssueTypeSpec] = DEFAULT_ISSUE_TYPE_SPECS,
+) -> Service:
+    """Create a service with its issue types (the four defaults unless given)."""
+    service = Service(
+        slug=slug, name=name, homepage=homepage, description=description, active=active, demo_traffic=demo_traffic
+    )
+    service.full_clean()
+    service.save()
+    issue_types_sync(service=service, specs=issue_types)
+    return service
+
+
+def service_ensure_issue_types(*, service: Service) -> None:
+    """Give a service that has no issue types the four defaults (admin-created services)."""
+    if not IssueType.objects.filter(service=service).exists():
+        issue_types_sync(service=service, specs=DEFAULT_ISSUE_TYPE_SPECS)
+
+
+# C0/C1 control characters other than newline and tab: invisible in a page,
+# hostile in a terminal or a CSV export.
+_CONTROL = dict.fromkeys([*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F, *range(0x80, 0xA0)])
+
+
+def _clean_comment(comment: str) -> str:
+    comment = comment.replace("\r\n", "\n").translate(_CONTROL).strip()
+    if len(comment) > COMMENT_MAX_LENGTH:
+        raise ValidationError({"comment": [f"At most {COMMENT_MAX_LENGTH} characters (got {len(comment)})."]})
+    return comment
+
+
+def _clean_country(country: str) -> str:
+    code = country.strip().upper()
+    if code and not geo.is_country_code(code):
+        raise ValidationError(
+            {"country": [f"{country!r} is not an ISO 3166-1 alpha-2 country code (two letters, e.g. DE, US, GB)."]}
+        )
+    return code
+
+
+def _claim_count(*, service: Service, hashes: list[str], now: dt.datetime, cooldown: dt.timedelta) -> bool:
+    """Start the reporter's cooldown if none is running; True if this report counts.
+
+    A conditional UPDATE (or the unique constraint on first insert) decides,
+    so concurrent reports from one reporter count once on any number of
+    processes. `hashes[1:]` are the reporter's hashes under earlier days'
+    salts, consulted only so a cooldown survives the midnight salt rotation.
+    """
+    current, earlier = hashes[0], hashes[1:]
+    cooldowns = ReporterCooldown.objects.filter(service=service)
+    if earlier and cooldowns.filter(reporter__in=earlier, counted_until__gt=now).exists():
+        return False
+    until = now + cooldown
+    if cooldowns.filter(reporter=current, counted_until__lte=now).update(counted_until=until):
+        return True
+    try:
+        with transaction.atomic():
+            ReporterCooldown.objects.create(service=service, reporter=current, counted_until=until)
+    except IntegrityError:
+        return False  # A cooldown is running (or another request just started one).
+    return True
+
+
+@transaction.atomic
+def report_create(
+    *,
+    service: Service,
+    issue_type_key: str,
+    channel: Channel,
+    client: IPAddress | None,
+    user_agent: str = "",
+    comment: str = "",
+    country: str = "",
+    now: dt.datetime | None = None,
+) -> Report:
+    """Store a report and decide whether it counts.
+
+    Raises ValidationError naming the field for an unknown issue type, an
+    over-long comment or a bad country code. The client address is used to
+    hash the reporter and look up the country, and is then forgotten.
+    """
+    now = now or timezone.now()
+    if not service.active:
+        raise ValidationError({"service": [f"{service.name} is not taking reports."]})
+    issue_types = {it.key: it for it in IssueType.objects.filter(service=service, active=True)}
+    issue_type = issue_types.get(issue_type_key)
+    if issue_type is None:
+        allowed = ", ".join(issue_types) or "none"
+        raise ValidationError(
+            {"issue_type": [f"{issue_type_key!r} is not an issue type of {service.name}. Allowed: {allowed}."]}
+        )
+    comment = _clean_comment(comment)
+    country = _clean_country(country) or geo.country_for(client)
+
+    cooldown = dt.timedelta(seconds=settings.OUTAGEHUB_REPORT_COOLDOWN_SECONDS)
+    hashes = reporter_hashes(client, user_agent, now, cooldown)
+    counted = _claim_count(service=service, hashes=hashes, now=now, cooldown=cooldown)
+    return Report.objects.create(
+        service=service,
+        issue_type=issue_type,
+        created_at=now,
+        comment=comment,
+        country=country,
+        channel=channel,
+        reporter=hashes[0],
+        counted=counted,
+    )
+
+
+def cooldowns_prune(*, now: dt.datetime | None = None) -> int:
+    """Delete cooldowns that have run out; returns how many."""
+    now = now or timezone.now()
+    deleted, _ = ReporterCooldown.objects.filter(counted_until__lte=now).delete()
+    return deleted
+
+
+# --- Demo traffic (manage.py simulate, and a beat task under `make run`) ------
+
+
+def simulated_outage_schedule(
+    *, service: Service, issue_type_key: str, starts_at: dt.datetime, ends_at: dt.datetime, factor: float
+) -> SimulatedOutage:
+    """Record an outage for the demo traffic generator to inject."""
+    if not IssueType.objects.filter(service=service, key=issue_type_key, active=True).exists():
+        raise ValidationError({"outage": [f"{issue_type_key!r} is not an issue type of {service.name}."]})
+    if ends_at <= starts_at or factor <= 1:
+        raise ValidationError({"outage": ["The outage needs a positive duration and a factor above 1."]})
+    return SimulatedOutage.objects.create(
+        service=service, issue_type_key=issue_type_key, starts_at=starts_at, ends_at=ends_at, factor=factor
+    )
+
+
+def simulated_reports_write(reports: Iterable[SimReport]) -> int:
+    """File simulated reports through `report_create`, the path real reports take."""
+    services = {s.slug: s for s in Service.objects.active()}
+    written = 0
+    for r in reports:
+        report_create(
+            service=services[r.slug],
+            issue_type_key=r.issue_type,
+            channel=Channel.API,
+            client=parse_ip(r.ip),
+            user_agent=r.user_agent,
+            comment=r.comment,
+            now=r.at,
+        )
+        written += 1
+    return written
+
+
+def simulated_traffic_generate(*, start: dt.datetime, end: dt.datetime, rng: random.Random) -> int:
+    """Generate and store demo traffic for the minutes in [start, end); returns the report count."""
+    services = selectors.sim_services()
+    outages = selectors.sim_outages(start=start, end=end)
+    return simulated_reports_write(generate(services, start, end, outages, rng))
+
+
+def simulator_tick(*, now: dt.datetime, rng: random.Random, max_minutes: int = 60) -> int:
+    """Fill the minutes since the last tick, up to the current one (exclusive).
+
+    The clock row is advanced with a conditional UPDATE inside the same
+    transaction as the writes: two workers or two beats cannot fill a minute
+    twice, and a crash leaves the minutes for the next tick. After a long
+    stop only the last `max_minutes` are filled.
+    """
+    current = now.replace(second=0, microsecond=0)
+    with transaction.atomic():
+        clock, _ = SimulatorClock.objects.get_or_create(id=1, defaults={"last_minute": current - MINUTE})
+        start = max(clock.last_minute, current - max_minutes * MINUTE)
+        if start >= current:
+            return 0
+        if not SimulatorClock.objects.filter(id=1, last_minute=clock.last_minute).update(last_minute=current):
+            return 0  # Another worker claimed these minutes.
+        return simulated_traffic_generate(start=start, end=current, rng=rng)
+
+
+def simulator_backfill(*, start: dt.datetime, end: dt.datetime, rng: random.Random) -> int:
+    """Generate history for [start, end) and move the clock past it."""
+    with transaction.atomic():
+        written = simulated_traffic_generate(start=start, end=end, rng=rng)
+        end_minute = end.replace(second=0, microsecond=0)
+        clock, created = SimulatorClock.objects.get_or_create(id=1, defaults={"last_minute": end_minute})
+        if not created and clock.last_minute < end_minute:
+            SimulatorClock.objects.filter(id=1, last_minute__lt=end_minute).update(last_minute=end_minute)
+    return written

@@ -1,0 +1,13 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from . import views
+
+app_name = "reports"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("s/<slug:slug>/", views.service_page, name="service"),
+    path("s/<slug:slug>/report/", views.report_submit, name="report"),
+]
