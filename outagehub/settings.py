@@ -46,7 +46,7 @@ DEBUG = envbool("DEBUG", False)
 
 # The development key is public (it is in this file); production settings
 # (DEBUG off) refuse to start with it or without a key.
-DEV_SECRET_KEY = "dev-insecure-outagehub-key-do-not-use-in-production"
+DEV_SECRET_KEY = "dev-insecure-outagehub-key-do-not-use-in-production"  # noqa: S105 - public by design
 SECRET_KEY = os.environ.get("SECRET_KEY") or (DEV_SECRET_KEY if DEBUG else "")
 if not DEBUG and SECRET_KEY in {"", DEV_SECRET_KEY}:
     raise ImproperlyConfigured(
@@ -198,6 +198,8 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SECURE_SSL_REDIRECT = envbool("OUTAGEHUB_SECURE_SSL_REDIRECT", not DEBUG)
+# Health checks come over plain HTTP from inside the host or cluster.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 SECURE_HSTS_SECONDS = envint("OUTAGEHUB_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = envbool("OUTAGEHUB_HSTS_PRELOAD", False)

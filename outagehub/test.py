@@ -12,12 +12,14 @@ import tempfile
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-8f3a1c")
 os.environ.setdefault("OUTAGEHUB_DATA_DIR", tempfile.mkdtemp(prefix="outagehub-test-"))
 
-from .settings import *  # noqa: E402,F403
-from .settings import REDIS_URL  # noqa: E402
+from .settings import *  # noqa: F403
+from .settings import DATA_DIR, REDIS_URL
 
 ALLOWED_HOSTS = ["*"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only; tests have no real passwords
 SECURE_SSL_REDIRECT = False
+STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 if not REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 STORAGES = {

@@ -7,6 +7,7 @@ from django.views.defaults import server_error
 from drf_spectacular.views import SpectacularAPIView
 
 from .api import error_body
+from .health import healthz
 
 
 def api_not_found(request: HttpRequest, rest: str = "") -> JsonResponse:
@@ -15,6 +16,7 @@ def api_not_found(request: HttpRequest, rest: str = "") -> JsonResponse:
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/v1/", include("reports.api_urls")),
     # Unknown /api/ paths answer in JSON, whatever DEBUG says.

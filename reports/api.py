@@ -36,6 +36,17 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
+class StringField(serializers.CharField):
+    """A CharField that refuses numbers and booleans instead of coercing them."""
+
+    default_error_messages = {"invalid": "Must be a string."}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class IssueTypeSerializer(serializers.Serializer):
     key = serializers.CharField()
     label = serializers.CharField()
@@ -50,9 +61,15 @@ class ServiceListApi(generics.ListAPIView):
     """Active services, by name; `?q=` searches names and slugs."""
 
     class FilterSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ServiceListFilter"
+
         q = serializers.CharField(required=False, allow_blank=True, max_length=100)
 
     class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ServiceSummary"
+
         slug = serializers.CharField()
         name = serializers.CharField()
         homepage = serializers.CharField()
@@ -74,6 +91,9 @@ class ServiceDetailApi(APIView):
     """One service: its issue types and counted reports in the last 15 minutes and 24 hours."""
 
     class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ServiceDetail"
+
         slug = serializers.CharField()
         name = serializers.CharField()
         homepage = serializers.CharField()
@@ -94,11 +114,14 @@ class ReportCreateApi(APIView):
     throttle_classes = [ReportRateThrottle]
 
     class InputSerializer(StrictSerializer):
-        issue_type = serializers.CharField(max_length=32)
-        comment = serializers.CharField(
+        class Meta:
+            ref_name = "ReportInput"
+
+        issue_type = StringField(max_length=32)
+        comment = StringField(
             required=False, allow_blank=True, allow_null=True, max_length=COMMENT_MAX_LENGTH, default=""
         )
-        country = serializers.CharField(
+        country = StringField(
             required=False,
             allow_blank=True,
             allow_null=True,
@@ -108,6 +131,9 @@ class ReportCreateApi(APIView):
         )
 
     class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ReportCreated"
+
         id = serializers.IntegerField()
         service = serializers.CharField(source="service.slug")
         issue_type = serializers.CharField(source="issue_type.key")

@@ -131,6 +131,9 @@ class ReporterCooldown(models.Model):
             models.UniqueConstraint(fields=["service", "reporter"], name="cooldown_unique_reporter"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.service_id}:{self.reporter[:8]} until {self.counted_until:%H:%M:%S}"
+
 
 class SimulatedOutage(models.Model):
     """An outage injected into the demo traffic by `manage.py simulate --outage`."""
@@ -157,3 +160,6 @@ class SimulatorClock(models.Model):
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     last_minute = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"simulated up to {self.last_minute:%Y-%m-%d %H:%M}"

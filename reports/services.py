@@ -12,8 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from . import geo
-from . import selectors
+from . import geo, selectors
 from .identity import IPAddress, parse_ip, reporter_hashes
 from .models import (
     COMMENT_MAX_LENGTH,

@@ -25,8 +25,7 @@ class Command(BaseCommand):
             raise CommandError(f"{file}: rejected, nothing was written:\n{exc}") from None
         result = catalog_load(specs)
         self.stdout.write(
-            f"{file}: {len(result.created)} created, {len(result.updated)} updated, "
-            f"{len(result.unchanged)} unchanged"
+            f"{file}: {len(result.created)} created, {len(result.updated)} updated, {len(result.unchanged)} unchanged"
         )
         for label, slugs in (("created", result.created), ("updated", result.updated)):
             if slugs:

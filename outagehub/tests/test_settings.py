@@ -1,0 +1,68 @@
+"""Production settings: refuse unsafe secrets, pass Django's deployment checks."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", "DJANGO_SETTINGS_MODULE"}}
+    clean.update(env, DJANGO_SETTINGS_MODULE="outagehub.settings")
+    return subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120
+    )
+
+
+@pytest.mark.parametrize("secret", ["", "dev-insecure-outagehub-key-do-not-use-in-production"])
+def test_production_refuses_to_start_without_a_real_secret_key(secret, tmp_path):
+    result = manage("check", DEBUG="0", SECRET_KEY=secret, OUTAGEHUB_DATA_DIR=str(tmp_path))
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_deploy_check_is_clean_with_production_settings(tmp_path):
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DEBUG="0",
+        SECRET_KEY="a-long-random-production-secret-9f8e7d6c5b4a3928171605f4e3d2c1b0a",
+        ALLOWED_HOSTS="outagehub.example",
+        OUTAGEHUB_DATA_DIR=str(tmp_path),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_bad_boolean_in_the_environment_is_named(tmp_path):
+    result = manage("check", DEBUG="maybe", OUTAGEHUB_DATA_DIR=str(tmp_path))
+    assert result.returncode != 0
+    assert "DEBUG must be a boolean" in result.stderr
+
+
+def test_ci_runs_on_postgresql_and_redis():
+    """In CI the suite must not quietly fall back to SQLite and the file broker."""
+    from django.conf import settings
+    from django.db import connection
+
+    from conftest import require
+
+    require(os.environ.get("DATABASE_URL", "").startswith("postgres"), "DATABASE_URL (PostgreSQL)")
+    require(bool(os.environ.get("REDIS_URL")), "REDIS_URL")
+    assert connection.vendor == "postgresql"
+    assert settings.CELERY_BROKER_URL.startswith("redis://")
+
+
+@pytest.mark.django_db
+def test_healthz_answers_ok_when_the_database_does(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}

@@ -1,0 +1,189 @@
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import threading
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection, connections
+
+from reports.models import Channel, CommentState, IssueType, Report, ReporterCooldown
+from reports.services import cooldowns_prune, report_create
+from reports.tests.factories import ALICE, BOB, BROWSER, file_report, make_service
+
+pytestmark = pytest.mark.django_db
+
+NOON = dt.datetime(2026, 11, 26, 12, 0, tzinfo=dt.UTC)
+
+
+def test_new_service_gets_the_four_default_issue_types_in_order():
+    service = make_service()
+    keys = list(IssueType.objects.filter(service=service).values_list("key", flat=True))
+    assert keys == ["server", "payment", "inventory", "shipping"]
+
+
+def test_first_report_counts_and_repeat_within_cooldown_is_stored_but_not_counted():
+    service = make_service()
+    first = file_report(service, now=NOON)
+    second = file_report(service, "server", now=NOON + dt.timedelta(minutes=14, seconds=59))
+    assert first.counted is True
+    assert second.counted is False
+    assert Report.objects.filter(service=service).count() == 2
+
+
+def test_reporter_counts_again_once_the_cooldown_has_passed():
+    service = make_service()
+    file_report(service, now=NOON)
+    later = file_report(service, now=NOON + dt.timedelta(minutes=15))
+    assert later.counted is True
+
+
+def test_cooldown_follows_the_setting(settings):
+    settings.OUTAGEHUB_REPORT_COOLDOWN_SECONDS = 60
+    service = make_service()
+    file_report(service, now=NOON)
+    assert file_report(service, now=NOON + dt.timedelta(seconds=59)).counted is False
+    assert file_report(service, now=NOON + dt.timedelta(seconds=60)).counted is True
+
+
+def test_uncounted_reports_do_not_extend_the_cooldown():
+    service = make_service()
+    file_report(service, now=NOON)
+    file_report(service, now=NOON + dt.timedelta(minutes=10))
+    assert file_report(service, now=NOON + dt.timedelta(minutes=15)).counted is True
+
+
+def test_cooldown_is_per_service_and_per_reporter():
+    shop, other = make_service(), make_service("amazon", "Amazon")
+    file_report(shop, now=NOON)
+    assert file_report(other, now=NOON).counted is True
+    assert file_report(shop, client=BOB, now=NOON).counted is True
+    assert file_report(shop, user_agent="another browser", now=NOON).counted is True
+
+
+def test_cooldown_survives_the_midnight_salt_rotation():
+    service = make_service()
+    before_midnight = dt.datetime(2026, 11, 26, 23, 55, tzinfo=dt.UTC)
+    first = file_report(service, now=before_midnight)
+    after = file_report(service, now=before_midnight + dt.timedelta(minutes=10))
+    assert first.reporter != after.reporter  # a new day, a new salt
+    assert after.counted is False
+    assert file_report(service, now=before_midnight + dt.timedelta(minutes=15)).counted is True
+
+
+def test_unknown_issue_type_names_the_allowed_keys():
+    service = make_service()
+    with pytest.raises(ValidationError) as info:
+        file_report(service, "login", now=NOON)
+    message = info.value.message_dict["issue_type"][0]
+    assert "'login'" in message
+    assert "server, payment, inventory, shipping" in message
+    assert not Report.objects.exists()
+
+
+def test_inactive_issue_type_takes_no_reports():
+    service = make_service()
+    IssueType.objects.filter(service=service, key="shipping").update(active=False)
+    with pytest.raises(ValidationError) as info:
+        file_report(service, "shipping", now=NOON)
+    assert "shipping" not in info.value.message_dict["issue_type"][0].split("Allowed:")[1]
+
+
+def test_inactive_service_takes_no_reports():
+    service = make_service(active=False)
+    with pytest.raises(ValidationError):
+        file_report(service, now=NOON)
+
+
+def test_country_is_derived_from_the_address_when_not_given():
+    service = make_service()
+    assert file_report(service, client=ALICE, now=NOON).country == "GB"
+    assert file_report(service, client=BOB, now=NOON).country == "US"
+    private = file_report(service, client=ipaddress.ip_address("10.0.0.1"), now=NOON)
+    assert private.country == ""
+
+
+def test_given_country_wins_and_is_normalised():
+    service = make_service()
+    assert file_report(service, client=ALICE, country="de", now=NOON).country == "DE"
+
+
+@pytest.mark.parametrize("bad", ["XX", "UK", "DEU", "1", "D"])
+def test_invalid_country_is_rejected(bad):
+    service = make_service()
+    with pytest.raises(ValidationError) as info:
+        file_report(service, country=bad, now=NOON)
+    assert "ISO 3166-1 alpha-2" in info.value.message_dict["country"][0]
+
+
+def test_comment_is_kept_as_plain_text_without_control_characters():
+    service = make_service()
+    report = file_report(service, comment="  Checkout fails\x1b[31m\r\nagain <b>\x00  ", now=NOON)
+    assert report.comment == "Checkout fails[31m\nagain <b>"
+    assert report.comment_state == CommentState.VISIBLE
+
+
+def test_comment_over_500_characters_is_rejected_and_nothing_is_stored():
+    service = make_service()
+    with pytest.raises(ValidationError) as info:
+        file_report(service, comment="x" * 501, now=NOON)
+    assert "500" in info.value.message_dict["comment"][0]
+    assert not Report.objects.exists()
+    assert not ReporterCooldown.objects.exists()
+    assert file_report(service, comment="x" * 500, now=NOON).counted is True
+
+
+def test_channel_is_recorded():
+    service = make_service()
+    assert file_report(service, channel=Channel.WEB, now=NOON).channel == Channel.WEB
+
+
+def test_no_raw_address_is_stored_anywhere():
+    service = make_service()
+    for ip in ("81.2.69.142", "2a00:1450:4001::1"):
+        file_report(service, client=ipaddress.ip_address(ip), comment="down", now=NOON)
+    with connection.cursor() as cursor:
+        for model in (Report, ReporterCooldown):
+            cursor.execute(f"SELECT * FROM {model._meta.db_table}")
+            dump = repr(cursor.fetchall())
+            assert "81.2.69.142" not in dump
+            assert "2a00:1450:4001" not in dump
+
+
+def test_prune_removes_only_expired_cooldowns():
+    service = make_service()
+    file_report(service, client=ALICE, now=NOON)
+    file_report(service, client=BOB, now=NOON + dt.timedelta(minutes=10))
+    assert cooldowns_prune(now=NOON + dt.timedelta(minutes=16)) == 1
+    assert ReporterCooldown.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_reports_from_one_reporter_count_once(postgres):
+    """Eight threads, eight connections, one reporter: exactly one counted report."""
+    service = make_service()
+    barrier = threading.Barrier(8)
+    results: list[bool] = []
+    errors: list[BaseException] = []
+
+    def submit() -> None:
+        try:
+            barrier.wait()
+            report = report_create(
+                service=service, issue_type_key="payment", channel=Channel.API, client=ALICE, user_agent=BROWSER
+            )
+            results.append(report.counted)
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=submit) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert sorted(results) == [False] * 7 + [True]
+    assert Report.objects.filter(counted=True).count() == 1
