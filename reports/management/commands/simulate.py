@@ -35,7 +35,9 @@ class Command(BaseCommand):
         parser.add_argument("--backfill", metavar="DURATION", help="Generate history for the last DURATION (e.g. 24h).")
         parser.add_argument("--if-empty", action="store_true", help="Backfill only if no report exists yet.")
         parser.add_argument("--outage", metavar="SLUG:ISSUE", help="Inject an outage of one issue type.")
-        parser.add_argument("--at", default="+0m", help="Outage start relative to now (+10m, -2h). Default now.")
+        parser.add_argument(
+            "--at", default="+0m", help="Outage start relative to now: +10m, or --at=-2h for the past. Default now."
+        )
         parser.add_argument("--for", dest="duration", default="30m", help="Outage duration (default 30m).")
         parser.add_argument("--factor", type=float, default=20.0, help="Multiple of normal traffic (default 20).")
         parser.add_argument("--url", help="Base URL of an OutageHub to post to, e.g. http://127.0.0.1:8000.")

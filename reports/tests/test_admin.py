@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import User
+
+from reports.models import CommentState, IssueType, Report, Service
+from reports.tests.factories import file_report, make_service
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def operator(client):
+    user = User.objects.create_superuser("operator", "op@example.com", "not-a-real-password")
+    client.force_login(user)
+    return client
+
+
+def test_admin_lists_services_and_reports(operator):
+    service = make_service()
+    file_report(service, comment="checkout broken")
+    assert operator.get("/admin/reports/service/").status_code == 200
+    page = operator.get("/admin/reports/report/")
+    assert page.status_code == 200
+    assert "checkout broken" in page.content.decode()
+    assert operator.get(f"/admin/reports/service/{service.pk}/change/").status_code == 200
+
+
+def test_service_added_in_admin_gets_the_default_issue_types(operator):
+    form = {
+        "name": "Etsy",
+        "slug": "etsy",
+        "homepage": "https://www.etsy.com",
+        "description": "",
+        "active": "on",
+        "demo_traffic": "",
+        "issue_types-TOTAL_FORMS": "0",
+        "issue_types-INITIAL_FORMS": "0",
+        "issue_types-MIN_NUM_FORMS": "0",
+        "issue_types-MAX_NUM_FORMS": "1000",
+    }
+    response = operator.post("/admin/reports/service/add/", form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    service = Service.objects.get(slug="etsy")
+    assert list(service.issue_types.values_list("key", flat=True)) == ["server", "payment", "inventory", "shipping"]
+
+
+def test_operator_can_rename_and_add_issue_types_in_admin(operator):
+    service = make_service()
+    types = list(IssueType.objects.filter(service=service).order_by("order"))
+    form = {
+        "name": service.name,
+        "slug": service.slug,
+        "homepage": service.homepage,
+        "description": "",
+        "active": "on",
+        "demo_traffic": "",
+        "issue_types-TOTAL_FORMS": str(len(types) + 1),
+        "issue_types-INITIAL_FORMS": str(len(types)),
+        "issue_types-MIN_NUM_FORMS": "0",
+        "issue_types-MAX_NUM_FORMS": "1000",
+    }
+    for i, it in enumerate(types):
+        form |= {
+            f"issue_types-{i}-id": str(it.pk),
+            f"issue_types-{i}-service": str(service.pk),
+            f"issue_types-{i}-key": it.key,
+            f"issue_types-{i}-label": "Checkout" if it.key == "payment" else it.label,
+            f"issue_types-{i}-order": str(it.order),
+            f"issue_types-{i}-active": "on",
+        }
+    n = len(types)
+    form |= {
+        f"issue_types-{n}-service": str(service.pk),
+        f"issue_types-{n}-key": "login",
+        f"issue_types-{n}-label": "Login",
+        f"issue_types-{n}-order": "9",
+        f"issue_types-{n}-active": "on",
+    }
+    response = operator.post(f"/admin/reports/service/{service.pk}/change/", form)
+    assert response.status_code == 302, response.content.decode()[:3000]
+    assert IssueType.objects.get(service=service, key="payment").label == "Checkout"
+    assert file_report(service, "login").issue_type.label == "Login"
+
+
+def test_moderation_hides_and_shows_comments(operator):
+    service = make_service()
+    report = file_report(service, comment="spam spam")
+    action = {"action": "hide_comments", "_selected_action": [report.pk]}
+    assert operator.post("/admin/reports/report/", action).status_code == 302
+    assert Report.objects.get(pk=report.pk).comment_state == CommentState.HIDDEN
+    action["action"] = "show_comments"
+    operator.post("/admin/reports/report/", action)
+    assert Report.objects.get(pk=report.pk).comment_state == CommentState.VISIBLE
+
+
+def test_reports_cannot_be_added_or_their_evidence_edited_in_admin(operator):
+    service = make_service()
+    report = file_report(service, comment="original")
+    assert operator.get("/admin/reports/report/add/").status_code == 403
+    operator.post(
+        f"/admin/reports/report/{report.pk}/change/", {"comment_state": CommentState.HIDDEN, "comment": "rewritten"}
+    )
+    report.refresh_from_db()
+    assert report.comment == "original"
+    assert report.comment_state == CommentState.HIDDEN
