@@ -38,3 +38,11 @@ chromium:
 
 clean:
 	rm -rf $(VENV) data staticfiles
+
+## bench: benchmarks (ratios against a baseline measured in the same process)
+# Production-like settings (DEBUG off) on a throwaway SQLite database, or on
+# DATABASE_URL when set (inside a rolled-back transaction).
+bench: venv
+	export DJANGO_SETTINGS_MODULE=outagehub.test OUTAGEHUB_DATA_DIR=$$(mktemp -d) && \
+	$(BIN)/python manage.py migrate --no-input -v 0 && \
+	$(BIN)/python manage.py bench_intake

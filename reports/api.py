@@ -17,8 +17,8 @@ from .services import report_create
 from .throttles import ReportRateThrottle
 
 
-def get_service_or_404(slug: str) -> Service:
-    service = service_get(slug=slug)
+def get_service_or_404(slug: str, *, with_issue_types: bool = False) -> Service:
+    service = service_get(slug=slug, with_issue_types=with_issue_types)
     if service is None:
         raise exceptions.NotFound({"service": [f"No service with slug {slug!r}."]})
     return service
@@ -103,7 +103,7 @@ class ServiceDetailApi(APIView):
 
     @extend_schema(responses=OutputSerializer)
     def get(self, request: Request, slug: str) -> Response:
-        service = get_service_or_404(slug)
+        service = get_service_or_404(slug, with_issue_types=True)
         service.report_counts = report_counts(service=service)
         return Response(self.OutputSerializer(service).data)
 

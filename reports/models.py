@@ -66,7 +66,7 @@ class IssueType(models.Model):
     active = models.BooleanField(default=True)
 
     class Meta:
-        ordering = ["service", "order", "key"]
+        ordering = ["order", "key"]
         constraints = [
             models.UniqueConstraint(fields=["service", "key"], name="issuetype_unique_key_per_service"),
         ]

@@ -28,9 +28,12 @@ def service_list(*, q: str = "") -> ServiceQuerySet:
     return Service.objects.active().search(q)
 
 
-def service_get(*, slug: str) -> Service | None:
-    """An active service with its active issue types prefetched, or None."""
-    return Service.objects.active().prefetch_related(_active_issue_types()).filter(slug=slug).first()
+def service_get(*, slug: str, with_issue_types: bool = False) -> Service | None:
+    """An active service, or None; `with_issue_types` prefetches `active_issue_types`."""
+    services = Service.objects.active().filter(slug=slug)
+    if with_issue_types:
+        services = services.prefetch_related(_active_issue_types())
+    return services.first()
 
 
 def _active_issue_types() -> Prefetch:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from . import geo, selectors
@@ -110,27 +110,35 @@ def _clean_country(country: str) -> str:
     return code
 
 
+# One statement decides, so concurrent reports from one reporter count once on
+# any number of processes: insert the cooldown, or restart it only if it has
+# run out; a row comes back exactly when this report counts. PostgreSQL and
+# SQLite (3.35+) both run INSERT ... ON CONFLICT DO UPDATE ... WHERE atomically.
+_CLAIM_SQL = f"""
+INSERT INTO {ReporterCooldown._meta.db_table} (service_id, reporter, counted_until)
+VALUES (%s, %s, %s)
+ON CONFLICT (service_id, reporter) DO UPDATE SET counted_until = excluded.counted_until
+WHERE {ReporterCooldown._meta.db_table}.counted_until <= %s
+RETURNING 1
+"""  # noqa: S608 - table name from the model, values are parameters
+
+
 def _claim_count(*, service: Service, hashes: list[str], now: dt.datetime, cooldown: dt.timedelta) -> bool:
     """Start the reporter's cooldown if none is running; True if this report counts.
 
-    A conditional UPDATE (or the unique constraint on first insert) decides,
-    so concurrent reports from one reporter count once on any number of
-    processes. `hashes[1:]` are the reporter's hashes under earlier days'
-    salts, consulted only so a cooldown survives the midnight salt rotation.
+    `hashes[1:]` are the reporter's hashes under earlier days' salts,
+    consulted only so a cooldown survives the midnight salt rotation.
     """
     current, earlier = hashes[0], hashes[1:]
-    cooldowns = ReporterCooldown.objects.filter(service=service)
-    if earlier and cooldowns.filter(reporter__in=earlier, counted_until__gt=now).exists():
+    if (
+        earlier
+        and ReporterCooldown.objects.filter(service=service, reporter__in=earlier, counted_until__gt=now).exists()
+    ):
         return False
-    until = now + cooldown
-    if cooldowns.filter(reporter=current, counted_until__lte=now).update(counted_until=until):
-        return True
-    try:
-        with transaction.atomic():
-            ReporterCooldown.objects.create(service=service, reporter=current, counted_until=until)
-    except IntegrityError:
-        return False  # A cooldown is running (or another request just started one).
-    return True
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_SQL, [service.pk, current, adapt(now + cooldown), adapt(now)])
+        return cursor.fetchone() is not None
 
 
 @transaction.atomic
@@ -154,10 +162,10 @@ def report_create(
     now = now or timezone.now()
     if not service.active:
         raise ValidationError({"service": [f"{service.name} is not taking reports."]})
-    issue_types = {it.key: it for it in IssueType.objects.filter(service=service, active=True)}
-    issue_type = issue_types.get(issue_type_key)
+    issue_type = IssueType.objects.filter(service=service, key=issue_type_key, active=True).first()
     if issue_type is None:
-        allowed = ", ".join(issue_types) or "none"
+        keys = IssueType.objects.filter(service=service, active=True).values_list("key", flat=True)
+        allowed = ", ".join(keys) or "none"
         raise ValidationError(
             {"issue_type": [f"{issue_type_key!r} is not an issue type of {service.name}. Allowed: {allowed}."]}
         )

@@ -22,7 +22,7 @@ class ReportForm(forms.Form):
 
 
 def _service_or_404(slug: str) -> Service:
-    service = service_get(slug=slug)
+    service = service_get(slug=slug, with_issue_types=True)
     if service is None:
         raise Http404(f"No service {slug!r}.")
     return service
