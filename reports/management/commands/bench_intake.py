@@ -37,7 +37,7 @@ class Command(BaseCommand):
             pass
         baseline = rows[0][1]
         self.stdout.write(f"database: {connection.vendor}, {n} reports each")
-        self.stdout.write(f"{'path':<44} {'µs/report':>10} {'reports/s':>10} {'× baseline':>11}")
+        self.stdout.write(f"{'path':<44} {'µs/report':>10} {'reports/s':>10} {'x baseline':>11}")
         for name, seconds in rows:
             per = seconds / n * 1e6
             self.stdout.write(f"{name:<44} {per:>10.0f} {n / seconds:>10.0f} {seconds / baseline:>11.2f}")
