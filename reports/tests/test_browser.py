@@ -1,0 +1,114 @@
+"""The public pages in a real browser with JavaScript off: plain forms, POST-redirect-GET."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.test import Client
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from conftest import require
+from reports.models import Channel, Report
+from reports.tests.factories import make_service
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, launched once for the module."""
+    require(CHROMIUM.exists(), f"Chromium at {CHROMIUM} (make chromium)")
+    # The sync Playwright API keeps an event loop running in this thread, and
+    # Django refuses ORM calls from a thread with a running loop. The test's
+    # own queries (and pytest-django's flush) are plain synchronous code.
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            yield browser
+            browser.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    """A fresh profile (no cookies) with JavaScript disabled: the pages must work without it."""
+    context = browser.new_context(java_script_enabled=False)
+    context.set_default_timeout(10_000)
+    yield context.new_page()
+    context.close()
+
+
+def test_report_without_javascript_is_counted_once_and_redirects_back(page: Page, live_server) -> None:
+    service = make_service()
+    url = f"{live_server.url}/s/tiktok-shop/"
+
+    page.goto(url)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Is TikTok Shop down?")
+    expect(page.get_by_test_id("count-15m")).to_have_text("0")
+    page.get_by_label("What happened?").fill("Checkout spins forever")
+    page.get_by_role("button", name="Payment", exact=True).click()
+
+    # POST-redirect-GET: the browser ends on the service page, not the form's action.
+    expect(page).to_have_url(url)
+    expect(page.get_by_role("status")).to_have_text("Thanks: your payment problem with TikTok Shop was counted.")
+    expect(page.get_by_test_id("count-15m")).to_have_text("1")
+    report = Report.objects.get(service=service)
+    assert (report.issue_type.key, report.channel, report.counted, report.comment) == (
+        "payment",
+        Channel.WEB,
+        True,
+        "Checkout spins forever",
+    )
+
+    page.get_by_role("button", name="Payment", exact=True).click()
+
+    expect(page).to_have_url(url)
+    expect(page.get_by_role("status")).to_contain_text("so it was not counted again")
+    expect(page.get_by_test_id("count-15m")).to_have_text("1")
+    assert list(Report.objects.order_by("created_at").values_list("counted", flat=True)) == [True, False]
+
+
+def test_home_lists_services_and_search_filters_them(page: Page, live_server) -> None:
+    make_service()
+    make_service(slug="amazon", name="Amazon")
+    tiktok = page.get_by_role("link", name="TikTok Shop")
+    amazon = page.get_by_role("link", name="Amazon")
+
+    page.goto(f"{live_server.url}/")
+    expect(tiktok).to_be_visible()
+    expect(amazon).to_be_visible()
+
+    page.get_by_role("searchbox", name="Search services").fill("tik")
+    page.get_by_role("button", name="Search").click()
+    expect(page).to_have_url(f"{live_server.url}/?q=tik")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Services matching “tik”")
+    expect(tiktok).to_be_visible()
+    expect(amazon).to_have_count(0)
+
+    page.get_by_role("searchbox", name="Search services").fill("zzz")
+    page.get_by_role("button", name="Search").click()
+    expect(page.get_by_text("No service matches “zzz”.")).to_be_visible()
+    expect(tiktok).to_have_count(0)
+
+
+@pytest.mark.django_db
+def test_report_without_csrf_token_is_refused() -> None:
+    make_service()
+    client = Client(enforce_csrf_checks=True)
+
+    response = client.post("/s/tiktok-shop/report/", {"issue_type": "payment", "comment": "forged"})
+
+    assert response.status_code == 403
+    assert not Report.objects.exists()
