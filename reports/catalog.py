@@ -31,9 +31,22 @@ class CatalogError(Exception):
     """The file is not a valid catalog; the message names the entry and field."""
 
 
+def _unknown_fields(entry: dict[Any, Any], allowed: Any) -> str | None:
+    unknown = sorted(set(map(str, entry)) - set(allowed))
+    if unknown:
+        return f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}"
+    return None
+
+
 class _IssueTypeEntry(serializers.Serializer):
     key = serializers.CharField(max_length=32, validators=[slug_validator])
     label = serializers.CharField(max_length=60)
+
+    def to_internal_value(self, data: Any) -> Any:
+        problem = _unknown_fields(data, self.fields) if isinstance(data, dict) else None
+        if problem:
+            raise serializers.ValidationError({"non_field_errors": [problem]})
+        return super().to_internal_value(data)
 
 
 class _ServiceEntry(serializers.Serializer):
@@ -71,14 +84,22 @@ class LoadResult:
     unchanged: list[str] = field(default_factory=list)
 
 
+def _path(prefix: str, key: Any) -> str:
+    if key == "non_field_errors":
+        return prefix
+    if isinstance(key, int):  # DRF reports list items by index
+        return f"{prefix}[{key}]"
+    return f"{prefix}.{key}" if prefix else str(key)
+
+
 def _flatten(errors: Any, prefix: str = "") -> list[str]:
     """DRF's nested error structure as `path: message` lines."""
     if isinstance(errors, dict):
-        return [line for key, sub in errors.items() for line in _flatten(sub, f"{prefix}.{key}" if prefix else key)]
+        return [line for key, sub in errors.items() for line in _flatten(sub, _path(prefix, key))]
     if isinstance(errors, list) and errors and not all(isinstance(e, str) for e in errors):
         return [line for i, sub in enumerate(errors) if sub for line in _flatten(sub, f"{prefix}[{i}]")]
     messages = errors if isinstance(errors, list) else [errors]
-    return [f"{prefix}: {m}" for m in messages]
+    return [f"{prefix}: {m}" if prefix else str(m) for m in messages]
 
 
 def parse_catalog(text: str) -> list[ServiceSpec]:
@@ -89,7 +110,7 @@ def parse_catalog(text: str) -> list[ServiceSpec]:
         raise CatalogError(f"not valid YAML: {exc}") from None
     if not isinstance(document, dict) or not isinstance(document.get("services"), list):
         raise CatalogError("the file must be a mapping with a 'services:' list")
-    unknown_top = sorted(set(document) - {"services"})
+    unknown_top = sorted(set(map(str, document)) - {"services"})
     if unknown_top:
         raise CatalogError(f"unknown top-level key(s): {', '.join(map(str, unknown_top))}; allowed: services")
 
@@ -103,10 +124,9 @@ def parse_catalog(text: str) -> list[ServiceSpec]:
             continue
         if isinstance(entry.get("slug"), str):
             where += f" ({entry['slug']})"
-        unknown = sorted(set(map(str, entry)) - set(_ServiceEntry().fields))
-        if unknown:
-            allowed = ", ".join(_ServiceEntry().fields)
-            problems.append(f"{where}: unknown field(s) {', '.join(unknown)}; allowed: {allowed}")
+        problem = _unknown_fields(entry, _ServiceEntry().fields)
+        if problem:
+            problems.append(f"{where}: {problem}")
             continue
         serializer = _ServiceEntry(data=entry)
         if not serializer.is_valid():

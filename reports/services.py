@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -203,7 +204,7 @@ def simulated_outage_schedule(
     """Record an outage for the demo traffic generator to inject."""
     if not IssueType.objects.filter(service=service, key=issue_type_key, active=True).exists():
         raise ValidationError({"outage": [f"{issue_type_key!r} is not an issue type of {service.name}."]})
-    if ends_at <= starts_at or factor <= 1:
+    if ends_at <= starts_at or not math.isfinite(factor) or factor <= 1:
         raise ValidationError({"outage": ["The outage needs a positive duration and a factor above 1."]})
     return SimulatedOutage.objects.create(
         service=service, issue_type_key=issue_type_key, starts_at=starts_at, ends_at=ends_at, factor=factor
@@ -255,10 +256,14 @@ def simulator_tick(*, now: dt.datetime, rng: random.Random, max_minutes: int = 6
 
 
 def simulator_backfill(*, start: dt.datetime, end: dt.datetime, rng: random.Random) -> int:
-    """Generate history for [start, end) and move the clock past it."""
+    """Generate history for the whole minutes in [start, end) and move the clock past them.
+
+    A partial last minute is left to the next tick, which fills whole minutes
+    only: otherwise it would be generated twice, partly in the future.
+    """
+    end_minute = end.replace(second=0, microsecond=0)
     with transaction.atomic():
-        written = simulated_traffic_generate(start=start, end=end, rng=rng)
-        end_minute = end.replace(second=0, microsecond=0)
+        written = simulated_traffic_generate(start=start, end=end_minute, rng=rng)
         clock, created = SimulatorClock.objects.get_or_create(id=1, defaults={"last_minute": end_minute})
         if not created and clock.last_minute < end_minute:
             SimulatorClock.objects.filter(id=1, last_minute__lt=end_minute).update(last_minute=end_minute)

@@ -76,6 +76,8 @@ def issue_weights(n: int) -> list[float]:
 
 
 def poisson(rng: random.Random, lam: float) -> int:
+    if not math.isfinite(lam):
+        raise ValueError(f"Poisson rate must be finite, got {lam}")
     if lam <= 0:
         return 0
     if lam > 30:
@@ -144,7 +146,7 @@ def parse_duration(text: str) -> dt.timedelta:
     """'30m', '2h', '+10m', '-1d', '90s' -> timedelta (sign kept)."""
     text = text.strip()
     sign = -1 if text.startswith("-") else 1
-    body = text.lstrip("+-")
+    body = text[1:] if text[:1] in {"+", "-"} else text
     if len(body) < 2 or body[-1] not in _DURATION_UNITS or not body[:-1].isdigit():
         raise ValueError(f"{text!r} is not a duration like 30s, 10m, 2h or 1d")
     return sign * dt.timedelta(seconds=int(body[:-1]) * _DURATION_UNITS[body[-1]])

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import random
 import time
 import urllib.error
@@ -69,6 +70,8 @@ class Command(BaseCommand):
         slug, _, issue_type = opts["outage"].partition(":")
         if not slug or not issue_type:
             raise CommandError("--outage takes SLUG:ISSUE_TYPE, e.g. tiktok-shop:payment")
+        if not math.isfinite(opts["factor"]) or opts["factor"] <= 1:
+            raise CommandError("--factor needs a finite factor above 1 (a multiple of normal traffic)")
         start = now + _duration(opts["at"])
         return SimOutage(slug, issue_type, start, start + abs(_duration(opts["duration"])), opts["factor"])
 
