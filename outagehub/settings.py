@@ -222,6 +222,9 @@ LOGGING = {
     "loggers": {
         # runserver's access log prints the client address; keep it to warnings.
         "django.server": {"level": "WARNING"},
+        # Every probe request would be an INFO line.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
     },
 }
 
@@ -258,8 +261,30 @@ OUTAGEHUB_REPORTER_SALT_SECRET = os.environ.get("OUTAGEHUB_REPORTER_SALT_SECRET"
 OUTAGEHUB_SIMULATOR = envbool("OUTAGEHUB_SIMULATOR", False)
 OUTAGEHUB_SIMULATOR_INTERVAL_SECONDS = envint("OUTAGEHUB_SIMULATOR_INTERVAL_SECONDS", 60)
 
+# --- Probes -------------------------------------------------------------------
+# Probes refuse private, loopback, link-local and reserved addresses (checked
+# after DNS resolution, at connect time) unless the operator allows them.
+PROBES_ALLOW_PRIVATE = envbool("OUTAGEHUB_PROBES_ALLOW_PRIVATE", False)
+# Regions a probe runs in when its definition names none; each region is the
+# Celery queue probes.<region>, served by workers running there.
+PROBES_DEFAULT_REGIONS = envlist("OUTAGEHUB_PROBES_DEFAULT_REGIONS", "local")
+# host:port targets that must all be unreachable before we call ourselves
+# offline; then failed checks are inconclusive and never mark a probe down.
+PROBES_CANARIES = envlist("OUTAGEHUB_PROBES_CANARIES", "1.1.1.1:53,8.8.8.8:53,9.9.9.9:53")
+PROBES_RESULT_RETENTION_DAYS = envint("OUTAGEHUB_PROBES_RESULT_RETENTION_DAYS", 7)
+PROBES_SCHEDULER_INTERVAL_SECONDS = envint("OUTAGEHUB_PROBES_SCHEDULER_INTERVAL_SECONDS", 10)
+# Extra CA bundle (PEM) trusted by HTTPS and TLS checks besides the system's.
+PROBES_CA_FILE = os.environ.get("OUTAGEHUB_PROBES_CA_FILE", "")
+# Resolvers for DNS checks ("ip" or "ip:port", comma-separated); empty: the system's.
+PROBES_DNS_NAMESERVERS = envlist("OUTAGEHUB_PROBES_DNS_NAMESERVERS")
+
 CELERY_BEAT_SCHEDULE = {
     "prune-cooldowns": {"task": "reports.tasks.reports_prune_cooldowns", "schedule": 3600.0},
+    "probes-enqueue-due": {
+        "task": "probes.tasks.probes_enqueue_due",
+        "schedule": float(PROBES_SCHEDULER_INTERVAL_SECONDS),
+    },
+    "probes-rollup-and-prune": {"task": "probes.tasks.probes_rollup_and_prune", "schedule": 900.0},
 }
 if OUTAGEHUB_SIMULATOR:
     CELERY_BEAT_SCHEDULE["simulate-traffic"] = {

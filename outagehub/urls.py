@@ -19,6 +19,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/v1/", include("reports.api_urls")),
+    path("api/v1/", include("probes.urls")),
     # Unknown /api/ paths answer in JSON, whatever DEBUG says.
     re_path(r"^api/(?P<rest>.*)$", api_not_found),
     path("", include("reports.urls")),

@@ -7,11 +7,15 @@
         description: Social shopping inside TikTok.
         issue_types:            # optional: the four defaults when absent
           - {key: server, label: Server}
+        probes:                 # optional: automated checks (see probes/catalog.py)
+          - {name: homepage, kind: http, target: "https://shop.tiktok.com/"}
 
 A file is validated whole before anything is written, and written in one
 transaction: a bad file changes nothing. Loading the same file twice
 changes nothing the second time. Services missing from the file are left
-alone (set `active: false` to retire one).
+alone (set `active: false` to retire one). Within a service the file is the
+whole truth: issue types and probes it no longer lists are deactivated
+(kept, with their history).
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ from typing import Any
 import yaml
 from django.db import transaction
 from rest_framework import serializers
+
+from probes.catalog import ProbeListField, ProbeSpec, probes_sync
 
 from .models import Service, slug_validator
 from .services import DEFAULT_ISSUE_TYPE_SPECS, IssueTypeSpec, issue_types_sync, service_create
@@ -57,6 +63,7 @@ class _ServiceEntry(serializers.Serializer):
     active = serializers.BooleanField(required=False, default=True)
     demo_traffic = serializers.FloatField(required=False, allow_null=True, default=None, min_value=0)
     issue_types = _IssueTypeEntry(many=True, required=False, allow_empty=False)
+    probes = ProbeListField(required=False)
 
     def validate_issue_types(self, value: list[dict[str, str]]) -> list[dict[str, str]]:
         keys = [item["key"] for item in value]
@@ -75,6 +82,7 @@ class ServiceSpec:
     active: bool
     demo_traffic: float | None
     issue_types: tuple[IssueTypeSpec, ...]
+    probes: tuple[ProbeSpec, ...] = ()
 
 
 @dataclass
@@ -149,6 +157,7 @@ def parse_catalog(text: str) -> list[ServiceSpec]:
                 issue_types=tuple(IssueTypeSpec(i["key"], i["label"]) for i in issue_types)
                 if issue_types
                 else DEFAULT_ISSUE_TYPE_SPECS,
+                probes=tuple(data.get("probes", ())),
             )
         )
     if problems:
@@ -171,7 +180,8 @@ def catalog_load(specs: list[ServiceSpec]) -> LoadResult:
         }
         service = existing.get(spec.slug)
         if service is None:
-            service_create(slug=spec.slug, issue_types=spec.issue_types, **fields)
+            service = service_create(slug=spec.slug, issue_types=spec.issue_types, **fields)
+            probes_sync(service=service, specs=spec.probes)
             result.created.append(spec.slug)
             continue
         changed_fields = [name for name, value in fields.items() if getattr(service, name) != value]
@@ -180,5 +190,6 @@ def catalog_load(specs: list[ServiceSpec]) -> LoadResult:
         if changed_fields:
             service.save(update_fields=[*changed_fields, "updated_at"])
         types_changed = issue_types_sync(service=service, specs=spec.issue_types)
-        (result.updated if changed_fields or types_changed else result.unchanged).append(spec.slug)
+        probes_changed = probes_sync(service=service, specs=spec.probes)
+        (result.updated if changed_fields or types_changed or probes_changed else result.unchanged).append(spec.slug)
     return result

@@ -1,0 +1,129 @@
+"""Scheduling and running checks through the Celery tasks, against real loopback servers."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+
+from outagehub.celery import app as celery_app
+from probes.models import ErrorClass, Outcome, Probe, ProbeResult, ProbeState
+from probes.runner import check_probe, forget_connectivity
+from probes.tasks import probes_enqueue_due, probes_run_check
+from probes.tests.servers import HttpStub, Reply, closed_port, tcp_listener
+from reports.tests.factories import make_service
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def eager():
+    """Tasks run in-process when sent (the topology test covers real workers)."""
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = False
+
+
+@pytest.fixture(autouse=True)
+def loopback_allowed(settings):
+    # These tests probe servers on 127.0.0.1, which the guard refuses by default.
+    settings.PROBES_ALLOW_PRIVATE = True
+    forget_connectivity()
+    yield
+    forget_connectivity()
+
+
+@pytest.fixture
+def online(settings):
+    with tcp_listener() as port:
+        settings.PROBES_CANARIES = [f"127.0.0.1:{port}"]
+        yield
+
+
+def probe_for(url: str, **kwargs) -> Probe:
+    defaults = {"name": "homepage", "kind": "http", "target": url, "timeout_seconds": 2.0}
+    return Probe.objects.create(service=make_service(), **(defaults | kwargs))
+
+
+def test_due_probe_is_enqueued_checked_and_recorded(eager, online):
+    with HttpStub() as web:
+        web.replies["/"] = Reply(200, b"welcome")
+        probe = probe_for(web.url("/"), config={"body_contains": "welcome"})
+        assert probes_enqueue_due() == 1
+    result = ProbeResult.objects.get(probe=probe)
+    assert (result.region, result.outcome, result.status_code) == ("local", Outcome.UP, 200)
+    probe.refresh_from_db()
+    assert probe.state == ProbeState.UP
+    assert probes_enqueue_due() == 0  # not due again before its interval
+
+
+def test_failing_service_goes_down_after_the_threshold(eager, online):
+    with HttpStub() as web:
+        web.replies["/"] = Reply(503, b"maintenance")
+        probe = probe_for(web.url("/"), failure_threshold=2)
+        for slot in ("2026-11-26T12:00:00+00:00", "2026-11-26T12:01:00+00:00"):
+            probes_run_check(probe.pk, "local", slot)
+    probe.refresh_from_db()
+    assert probe.state == ProbeState.DOWN
+    assert set(ProbeResult.objects.values_list("error", flat=True)) == {ErrorClass.CONDITION}
+
+
+def test_a_redelivered_check_runs_once(eager, online):
+    with HttpStub() as web:
+        probe = probe_for(web.url("/"))
+        slot = "2026-11-26T12:00:00+00:00"
+        assert probes_run_check(probe.pk, "local", slot) == Outcome.UP
+        assert probes_run_check(probe.pk, "local", slot) is None
+        assert len(web.seen) == 1
+    assert ProbeResult.objects.count() == 1
+
+
+def test_failures_while_we_are_offline_are_inconclusive_not_down(settings, eager):
+    settings.PROBES_CANARIES = [f"127.0.0.1:{closed_port()}", f"127.0.0.1:{closed_port()}"]
+    probe = probe_for(f"http://127.0.0.1:{closed_port()}/", failure_threshold=1)
+    probes_run_check(probe.pk, "local", "2026-11-26T12:00:00+00:00")
+    result = ProbeResult.objects.get()
+    assert (result.outcome, result.error) == (Outcome.INCONCLUSIVE, ErrorClass.OFFLINE)
+    assert "refused" in result.message.lower()
+    probe.refresh_from_db()
+    assert probe.state == ProbeState.UNKNOWN
+
+
+def test_the_same_failure_with_our_network_up_is_down(online):
+    probe = probe_for(f"http://127.0.0.1:{closed_port()}/")
+    result = check_probe(probe)
+    assert (result.outcome, result.error) == (Outcome.DOWN, ErrorClass.REFUSED)
+
+
+def test_without_allow_private_a_loopback_target_is_refused_not_down(settings, online):
+    settings.PROBES_ALLOW_PRIVATE = False
+    with HttpStub() as web:
+        result = check_probe(probe_for(web.url("/")))
+        assert web.seen == []
+    assert (result.outcome, result.error) == (Outcome.INCONCLUSIVE, ErrorClass.BLOCKED)
+
+
+def test_a_broken_definition_is_inconclusive(online):
+    probe = probe_for("not a url")
+    result = check_probe(probe)
+    assert (result.outcome, result.error) == (Outcome.INCONCLUSIVE, ErrorClass.CONFIG)
+
+
+def test_probe_run_command_prints_results_and_stores_nothing(online, capsys):
+    with HttpStub() as web:
+        web.replies["/"] = Reply(200, b"ok")
+        probe = probe_for(web.url("/"))
+        Probe.objects.create(service=probe.service, name="port", kind="tcp", target=f"127.0.0.1:{closed_port()}")
+        call_command("probe_run", "--service", "tiktok-shop")
+    out = capsys.readouterr().out
+    assert "homepage" in out and "UP HTTP 200" in out
+    assert "port" in out and "DOWN" in out and "[refused]" in out
+    assert not ProbeResult.objects.exists()
+
+
+def test_probe_run_command_needs_one_target(db):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError):
+        call_command("probe_run")
+    with pytest.raises(CommandError, match="no probe"):
+        call_command("probe_run", "424242")
