@@ -220,6 +220,9 @@ def _production_env(tmp: Path) -> dict[str, str]:
         OUTAGEHUB_REPORT_RATE_LIMIT="1000/min",
         # The test client stands in for a reverse proxy on this machine.
         OUTAGEHUB_TRUSTED_PROXIES="127.0.0.1/32",
+        # The probe below checks this very gunicorn on loopback.
+        OUTAGEHUB_PROBES_ALLOW_PRIVATE="1",
+        OUTAGEHUB_PROBES_SCHEDULER_INTERVAL_SECONDS="2",
     )
     return env
 
@@ -272,6 +275,18 @@ def test_reports_flow_through_gunicorn_and_simulated_traffic_through_beat_and_wo
         "simulated_outage_schedule(service=service_get(slug='tiktok-shop'), issue_type_key='payment', "
         "starts_at=now - dt.timedelta(minutes=5), ends_at=now + dt.timedelta(minutes=30), factor=50)",
     )
+    # The demo's probes point at the internet; this test's probe points at
+    # our own gunicorn, and our own gunicorn is the canary (we are "online").
+    topology.env["OUTAGEHUB_PROBES_CANARIES"] = f"127.0.0.1:{topology.port}"
+    topology.manage(
+        "shell",
+        "-c",
+        "from probes.models import Probe; from reports.models import Service; "
+        "Probe.objects.update(enabled=False); "
+        "Probe.objects.create(service=Service.objects.get(slug='tiktok-shop'), name='self', kind='http', "
+        f"target='http://127.0.0.1:{topology.port}/healthz', interval_seconds=10, timeout_seconds=5, "
+        "config={'body_contains': 'ok'})",
+    )
     simulated_payments = (
         "SELECT count(*) FROM reports_report r"
         " JOIN reports_service s ON s.id = r.service_id JOIN reports_issuetype i ON i.id = r.issue_type_id"
@@ -284,7 +299,17 @@ def test_reports_flow_through_gunicorn_and_simulated_traffic_through_beat_and_wo
     topology.start("gunicorn", *gunicorn, "--control-socket", str(topology.tmp / "gunicorn.ctl"))
     celery = ("celery", "-A", "outagehub")
     topology.start(
-        "worker", *celery, "worker", "-l", "INFO", "--concurrency", "1", "--without-gossip", "--without-mingle"
+        "worker",
+        *celery,
+        "worker",
+        "-l",
+        "INFO",
+        "--concurrency",
+        "1",
+        "--without-gossip",
+        "--without-mingle",
+        "--queues",
+        "celery,probes.local",
     )
     topology.start("beat", *celery, "beat", "-l", "INFO", "--schedule", str(topology.tmp / "beat-schedule"))
     topology.wait_until("answer from gunicorn", STARTUP_SECONDS, topology.answers)
@@ -323,6 +348,15 @@ def test_reports_flow_through_gunicorn_and_simulated_traffic_through_beat_and_wo
         SIMULATOR_SECONDS,
         lambda: topology.sql(simulated_payments)[0][0] > 0,
     )
+
+    # Beat claims the probe's slot and sends it to the probes.local queue; the
+    # worker checks gunicorn's /healthz and records an up result and state.
+    self_probe = "SELECT p.state, r.outcome, r.status_code FROM probes_probe p JOIN probes_proberesult r ON r.probe_id = p.id WHERE p.name = 'self'"
+    topology.wait_until("probe result recorded by the worker", SIMULATOR_SECONDS, lambda: topology.sql(self_probe))
+    assert topology.sql(self_probe)[0] == ("up", "up", 200), topology.diagnostics()
+    status, probes = topology.request("GET", "/api/v1/probes/?service=tiktok-shop")
+    assert status == 200
+    assert [(p["name"], p["state"]) for p in probes["results"]] == [("self", "up")]
 
     # Client addresses are hashed and forgotten: not in any stored row, nor in any log.
     stored = _dump(topology, ["reports_report", "reports_reportercooldown"])
