@@ -7,7 +7,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from .checkers import validate_config
-from .models import Probe, ProbeEvent, ProbeRegionState, ProbeResult, ProbeRollup
+from .models import Probe, ProbeEvent, ProbeRegionState, ProbeResult, ProbeRollup, region_validator
 
 
 class ProbeForm(forms.ModelForm):
@@ -28,15 +28,29 @@ class ProbeForm(forms.ModelForm):
             "next_run_at",
         )
 
+    def clean_config(self) -> Any:
+        # An emptied box means "no options", not NULL.
+        return {} if self.cleaned_data.get("config") in (None, "") else self.cleaned_data["config"]
+
+    def clean_regions(self) -> Any:
+        regions = self.cleaned_data.get("regions")
+        if regions in (None, ""):
+            return []
+        if not isinstance(regions, list) or not all(isinstance(r, str) for r in regions):
+            raise forms.ValidationError('A JSON list of region names, e.g. ["local", "eu-west"].')
+        for region in regions:
+            region_validator(region)
+        return regions
+
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        if data.get("kind") and data.get("target") is not None:
-            for field, messages in validate_config(data["kind"], data["target"], data.get("config") or {}).items():
+        if data.get("kind") and data.get("target") is not None and "config" in data:
+            for field, messages in validate_config(data["kind"], data["target"], data["config"]).items():
                 for message in messages:
-                    self.add_error(field if field in self.fields else "config", message)
-        regions = data.get("regions")
-        if regions is not None and (not isinstance(regions, list) or not all(isinstance(r, str) for r in regions)):
-            self.add_error("regions", 'A JSON list of region names, e.g. ["local", "eu"].')
+                    if field in self.fields:
+                        self.add_error(field, message)
+                    else:  # an option inside config: say which
+                        self.add_error("config", f"{field}: {message}")
         return data
 
 

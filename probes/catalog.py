@@ -9,8 +9,8 @@ from rest_framework import serializers
 
 from reports.models import Service
 
-from .checkers import validate_config
-from .models import Probe, ProbeKind
+from .checkers import json_equal, validate_config
+from .models import Probe, ProbeKind, region_validator
 
 PROBE_FIELDS = (
     "name",
@@ -35,7 +35,7 @@ class ProbeEntry(serializers.Serializer):
     failure_threshold = serializers.IntegerField(min_value=1, max_value=100, default=3)
     success_threshold = serializers.IntegerField(min_value=1, max_value=100, default=2)
     regions = serializers.ListField(
-        child=serializers.RegexField(r"^[a-z0-9][a-z0-9-]{0,39}$"), default=list, allow_empty=True
+        child=serializers.CharField(max_length=40, validators=[region_validator]), default=list, allow_empty=True
     )
     enabled = serializers.BooleanField(default=True)
     config = serializers.DictField(default=dict)
@@ -127,7 +127,8 @@ def probes_sync(*, service: Service, specs: tuple[ProbeSpec, ...]) -> bool:
             Probe.objects.create(service=service, name=spec.name, **values)
             changed = True
             continue
-        dirty = [name for name, value in values.items() if getattr(probe, name) != value]
+        # Compared as JSON values: Python's == says True == 1, so a config edit from 1 to true would be missed.
+        dirty = [name for name, value in values.items() if not json_equal(getattr(probe, name), value)]
         if dirty:
             for name in dirty:
                 setattr(probe, name, values[name])

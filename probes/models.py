@@ -1,10 +1,15 @@
 from __future__ import annotations
 
-from django.core.validators import MinValueValidator
+from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 
 from reports.models import Service
+
+# A region is also a queue name (probes.<region>): keep it short and plain.
+region_validator = RegexValidator(
+    r"^[a-z0-9][a-z0-9-]{0,39}$", "Region names are lowercase letters, digits and hyphens, e.g. eu-west."
+)
 
 
 class ProbeKind(models.TextChoices):

@@ -351,7 +351,10 @@ def test_reports_flow_through_gunicorn_and_simulated_traffic_through_beat_and_wo
 
     # Beat claims the probe's slot and sends it to the probes.local queue; the
     # worker checks gunicorn's /healthz and records an up result and state.
-    self_probe = "SELECT p.state, r.outcome, r.status_code FROM probes_probe p JOIN probes_proberesult r ON r.probe_id = p.id WHERE p.name = 'self'"
+    self_probe = (
+        "SELECT p.state, r.outcome, r.status_code FROM probes_probe p"
+        " JOIN probes_proberesult r ON r.probe_id = p.id WHERE p.name = 'self'"
+    )
     topology.wait_until("probe result recorded by the worker", SIMULATOR_SECONDS, lambda: topology.sql(self_probe))
     assert topology.sql(self_probe)[0] == ("up", "up", 200), topology.diagnostics()
     status, probes = topology.request("GET", "/api/v1/probes/?service=tiktok-shop")

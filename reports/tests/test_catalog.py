@@ -12,7 +12,10 @@ import yaml
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from probes.models import Outcome, Probe, ProbeResult, ProbeState
 from reports.catalog import CatalogError, LoadResult, catalog_load, parse_catalog
 from reports.models import IssueType, Report, Service
 from reports.tests.factories import file_report
@@ -487,3 +490,310 @@ def test_unknown_top_level_keys_of_mixed_types_are_reported_not_crashed_on():
 def test_an_unknown_field_in_an_issue_type_is_rejected():
     with pytest.raises(CatalogError, match="active"):
         parse_catalog("services:\n  - {slug: a, name: A, issue_types: [{key: x, label: X, active: false}]}\n")
+
+
+# --- Probes -----------------------------------------------------------------
+
+SHOP_PROBES = """
+services:
+  - slug: shop
+    name: Shop
+    probes:
+      - name: homepage
+        kind: http
+        target: https://shop.example/
+        config: {expect_status: [200], degraded_ms: 2000}
+      - {name: checkout, kind: tcp, target: "checkout.shop.example:443", interval: 30}
+      - {name: certificate, kind: tls, target: shop.example, interval: 3600, config: {min_days: 14}}
+"""
+CERTIFICATE_LINE = (
+    "      - {name: certificate, kind: tls, target: shop.example, interval: 3600, config: {min_days: 14}}\n"
+)
+
+
+def probes(slug: str) -> dict[str, Probe]:
+    return {p.name: p for p in Probe.objects.filter(service__slug=slug)}
+
+
+def probe_rows() -> list[dict]:
+    """Every column of every probe, to prove nothing was written."""
+    return list(Probe.objects.order_by("id").values())
+
+
+def record_result(probe: Probe) -> ProbeResult:
+    return ProbeResult.objects.create(
+        probe=probe, region="local", slot=MONDAY, checked_at=MONDAY, outcome=Outcome.UP, latency_ms=120
+    )
+
+
+@pytest.mark.django_db
+def test_demo_catalog_gives_tiktok_shop_an_http_tcp_dns_and_tls_probe():
+    load(DEMO.read_text())
+
+    shop = probes("tiktok-shop")
+    assert {name: (p.kind, p.target, p.interval_seconds, p.config) for name, p in shop.items()} == {
+        "homepage": ("http", "https://shop.tiktok.com/", 60, {"expect_status": ["200-399"], "degraded_ms": 3000}),
+        "seller-api": ("tcp", "seller-us.tiktok.com:443", 120, {}),
+        "dns": ("dns", "shop.tiktok.com", 300, {}),
+        "certificate": ("tls", "shop.tiktok.com:443", 3600, {"min_days": 14}),
+    }
+    homepage = shop["homepage"]
+    assert (homepage.timeout_seconds, homepage.failure_threshold, homepage.success_threshold) == (10.0, 3, 2)
+    assert (homepage.regions, homepage.enabled, homepage.state) == ([], True, ProbeState.UNKNOWN)
+
+
+@pytest.mark.django_db
+def test_demo_catalog_gives_every_other_service_one_http_probe_of_its_homepage():
+    load(DEMO.read_text())
+
+    for service in Service.objects.exclude(slug="tiktok-shop"):
+        assert [(p.name, p.kind, p.target, p.interval_seconds, p.config, p.enabled) for p in service.probes.all()] == [
+            ("homepage", "http", f"{service.homepage}/", 60, {}, True)
+        ], service.slug
+
+
+@pytest.mark.django_db
+def test_loading_the_demo_file_twice_leaves_its_probes_unchanged():
+    load(DEMO.read_text())
+    before = probe_rows()
+
+    with CaptureQueriesContext(connection) as queries:
+        result = load(DEMO.read_text())
+
+    assert result.unchanged == DEMO_SLUGS
+    assert probe_rows() == before
+    writes = [q["sql"] for q in queries if "probes_probe" in q["sql"] and not q["sql"].startswith("SELECT")]
+    assert writes == []
+
+
+@pytest.mark.django_db
+def test_changing_a_probes_target_interval_and_config_updates_the_same_row():
+    load(SHOP_PROBES)
+    homepage = probes("shop")["homepage"]
+    others = [row for row in probe_rows() if row["id"] != homepage.id]
+    record_result(homepage)
+    changed = SHOP_PROBES.replace(
+        "        target: https://shop.example/\n        config: {expect_status: [200], degraded_ms: 2000}\n",
+        "        target: https://shop.example/health\n        interval: 300\n        config: {expect_status: [204]}\n",
+    )
+
+    result = load(changed)
+
+    assert result.updated == ["shop"]
+    updated = probes("shop")["homepage"]
+    assert (updated.id, updated.target, updated.interval_seconds, updated.config) == (
+        homepage.id,
+        "https://shop.example/health",
+        300,
+        {"expect_status": [204]},
+    )
+    assert updated.results.count() == 1
+    assert [row for row in probe_rows() if row["id"] != homepage.id] == others
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("interval: 30}", "interval: 45}", {"interval_seconds": 45}),
+        ("target: https://shop.example/", "target: https://www.shop.example/", {"target": "https://www.shop.example/"}),
+        (
+            "config: {expect_status: [200], degraded_ms: 2000}",
+            "config: {expect_status: [200, 204]}",
+            {"config": {"expect_status": [200, 204]}},
+        ),
+    ],
+    ids=["interval", "target", "config"],
+)
+def test_each_edited_probe_field_is_written_and_the_others_kept(old, new, expected):
+    load(SHOP_PROBES)
+    before = {p["name"]: p for p in Probe.objects.values()}
+
+    result = load(SHOP_PROBES.replace(old, new))
+
+    assert result.updated == ["shop"]
+    after = {p["name"]: p for p in Probe.objects.values()}
+    changed = {name: {k: v for k, v in row.items() if before[name][k] != v} for name, row in after.items()}
+    assert [c for c in changed.values() if c] == [expected]
+
+
+@pytest.mark.django_db
+def test_a_probe_dropped_from_the_file_is_disabled_and_keeps_its_results():
+    load(SHOP_PROBES)
+    certificate = probes("shop")["certificate"]
+    result_row = record_result(certificate)
+
+    result = load(SHOP_PROBES.replace(CERTIFICATE_LINE, ""))
+
+    assert result.updated == ["shop"]
+    certificate.refresh_from_db()
+    assert certificate.enabled is False
+    assert list(certificate.results.all()) == [result_row]
+    assert {name: p.enabled for name, p in probes("shop").items()} == {
+        "homepage": True,
+        "checkout": True,
+        "certificate": False,
+    }
+
+
+@pytest.mark.django_db
+def test_re_adding_a_dropped_probe_re_enables_the_same_row():
+    load(SHOP_PROBES)
+    certificate_id = probes("shop")["certificate"].id
+    record_result(probes("shop")["certificate"])
+    load(SHOP_PROBES.replace(CERTIFICATE_LINE, ""))
+
+    result = load(SHOP_PROBES)
+
+    assert result.updated == ["shop"]
+    certificate = probes("shop")["certificate"]
+    assert (certificate.id, certificate.enabled) == (certificate_id, True)
+    assert certificate.results.count() == 1
+
+
+@pytest.mark.django_db
+def test_a_disabled_probe_stays_disabled_when_the_file_is_loaded_again():
+    load(SHOP_PROBES)
+    load(SHOP_PROBES.replace(CERTIFICATE_LINE, ""))
+    before = probe_rows()
+
+    result = load(SHOP_PROBES.replace(CERTIFICATE_LINE, ""))
+
+    assert result.unchanged == ["shop"]
+    assert probe_rows() == before
+
+
+@pytest.mark.django_db
+def test_a_config_value_changing_from_1_to_true_is_written():
+    # Regression: Python's 1 == True hid this edit, though the check tells them apart.
+    text = (
+        "services:\n  - slug: shop\n    name: Shop\n    probes:\n"
+        "      - {name: api, kind: http, target: 'https://shop.example/', config: {json_path: ok, json_equals: %s}}\n"
+    )
+    load(text % "1")
+
+    result = load(text % "true")
+
+    assert result.updated == ["shop"]
+    assert probes("shop")["api"].config["json_equals"] is True
+    assert load(text % "true").unchanged == ["shop"]
+
+
+GOOD_FIRST_WITH_PROBE = (
+    "services:\n"
+    "  - {slug: first, name: First, probes: [{name: homepage, kind: http, target: 'https://first.example/'}]}\n"
+)
+HTTP_PROBE = "{name: a, kind: http, target: 'https://a.example/'"
+
+# (the second service's probes, what the message must say about them)
+BAD_PROBE_ENTRIES = {
+    "unknown kind": (
+        f"[{HTTP_PROBE}}}, {{name: b, kind: ping, target: a.example}}]",
+        ['services[1] (second): probes[1].kind: "ping" is not a valid choice.'],
+    ),
+    "http target not a URL": (
+        "[{name: a, kind: http, target: a.example}]",
+        ["services[1] (second): probes[0].target: expected an http:// or https:// URL with a host"],
+    ),
+    "tcp target without a port": (
+        "[{name: a, kind: tcp, target: a.example}]",
+        ["services[1] (second): probes[0].target: a port is required, e.g. example.com:443"],
+    ),
+    "bad expect_status": (
+        f"[{HTTP_PROBE}, config: {{expect_status: [abc]}}}}]",
+        ["services[1] (second): probes[0].config.expect_status: 'abc' is neither a status code nor a range"],
+    ),
+    "unknown config option": (
+        f"[{HTTP_PROBE}, config: {{timeout_ms: 5}}}}]",
+        [
+            "services[1] (second): probes[0].config.timeout_ms: unknown http option; allowed: body_contains, "
+            "body_not_contains, degraded_ms, expect_status, headers, json_equals, json_path, max_body_bytes, "
+            "max_redirects, method"
+        ],
+    ),
+    "unknown probe field": (
+        f"[{HTTP_PROBE}, every: 60}}]",
+        [
+            "services[1] (second): probes[0]: unknown field(s) every; allowed: name, kind, target, interval, "
+            "timeout, failure_threshold, success_threshold, regions, enabled, config"
+        ],
+    ),
+    "duplicate probe names": (
+        f"[{HTTP_PROBE}}}, {{name: a, kind: tcp, target: 'a.example:443'}}]",
+        ["services[1] (second): probes: duplicate probe name(s): a"],
+    ),
+    "interval below 10 seconds": (
+        f"[{HTTP_PROBE}, interval: 5}}]",
+        ["services[1] (second): probes[0].interval: Ensure this value is greater than or equal to 10."],
+    ),
+    "region not a region name": (
+        f"[{HTTP_PROBE}, regions: [EU West]}}]",
+        [
+            "services[1] (second): probes[0].regions[0]: "
+            "Region names are lowercase letters, digits and hyphens, e.g. eu-west."
+        ],
+    ),
+    "missing name": (
+        "[{kind: http, target: 'https://a.example/'}]",
+        ["services[1] (second): probes[0].name: This field is required."],
+    ),
+    "probe not a mapping": (
+        "[homepage]",
+        ["services[1] (second): probes[0]: Invalid data. Expected a dictionary, but got str."],
+    ),
+    "probes not a list": (
+        "{homepage: 'https://a.example/'}",
+        ['services[1] (second): probes: Expected a list of items but got type "dict".'],
+    ),
+    # Regressions: YAML values JSON lacks used to pass validation and crash the save.
+    "date in config": (
+        f"[{HTTP_PROBE}, config: {{json_path: day, json_equals: 2026-03-02}}}}]",
+        ["services[1] (second): probes[0].config: JSON values only"],
+    ),
+    "NaN in config": (
+        f"[{HTTP_PROBE}, config: {{json_path: ratio, json_equals: .nan}}}}]",
+        ["services[1] (second): probes[0].config: JSON values only"],
+    ),
+}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("second", "expected"), BAD_PROBE_ENTRIES.values(), ids=BAD_PROBE_ENTRIES.keys())
+def test_a_bad_probe_rejects_the_file_and_names_the_service_probe_and_field(second, expected):
+    with pytest.raises(CatalogError) as excinfo:
+        load(GOOD_FIRST_WITH_PROBE + f"  - {{slug: second, name: Second, probes: {second}}}\n")
+
+    message = str(excinfo.value)
+    for fragment in expected:
+        assert fragment in message
+    assert all(line.startswith("services[1] (second): probes") for line in message.splitlines())
+    assert not Service.objects.filter(slug="first").exists()
+    assert Probe.objects.count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("second", "expected"), BAD_PROBE_ENTRIES.values(), ids=BAD_PROBE_ENTRIES.keys())
+def test_load_catalog_command_rejects_a_bad_probe_and_writes_nothing(tmp_path, second, expected):
+    path = write(tmp_path, GOOD_FIRST_WITH_PROBE + f"  - {{slug: second, name: Second, probes: {second}}}\n")
+
+    with pytest.raises(CommandError) as excinfo:
+        load_file(path)
+
+    assert str(excinfo.value).startswith(f"{path}: rejected, nothing was written:")
+    for fragment in expected:
+        assert fragment in str(excinfo.value)
+    assert (Service.objects.count(), IssueType.objects.count(), Probe.objects.count()) == (0, 0, 0)
+
+
+@pytest.mark.django_db
+def test_a_bad_probe_leaves_existing_probes_unchanged():
+    load(SHOP_PROBES)
+    before = probe_rows()
+    # A valid edit and a dropped probe, then one bad probe.
+    text = SHOP_PROBES.replace("interval: 30}", "interval: 45}").replace(CERTIFICATE_LINE, "")
+    text += "      - {name: dns, kind: dns, target: 'https://shop.example/'}\n"
+
+    with pytest.raises(CatalogError, match=r"services\[0\] \(shop\): probes\[2\]\.target: expected a host name"):
+        load(text)
+
+    assert probe_rows() == before
