@@ -268,9 +268,19 @@ PROBES_ALLOW_PRIVATE = envbool("OUTAGEHUB_PROBES_ALLOW_PRIVATE", False)
 # Regions a probe runs in when its definition names none; each region is the
 # Celery queue probes.<region>, served by workers running there.
 PROBES_DEFAULT_REGIONS = envlist("OUTAGEHUB_PROBES_DEFAULT_REGIONS", "local")
-# host:port targets that must all be unreachable before we call ourselves
-# offline; then failed checks are inconclusive and never mark a probe down.
-PROBES_CANARIES = envlist("OUTAGEHUB_PROBES_CANARIES", "1.1.1.1:53,8.8.8.8:53,9.9.9.9:53")
+# Canaries (HTTP(S) URLs that must answer, or host:port that must accept TCP)
+# that must all fail before we call ourselves offline; then failed checks
+# are inconclusive and never mark a probe down.
+PROBES_CANARIES = envlist(
+    "OUTAGEHUB_PROBES_CANARIES",
+    ",".join(
+        [
+            "https://www.google.com/generate_204",
+            "https://cp.cloudflare.com/generate_204",
+            "https://www.msftconnecttest.com/connecttest.txt",
+        ]
+    ),
+)
 PROBES_RESULT_RETENTION_DAYS = envint("OUTAGEHUB_PROBES_RESULT_RETENTION_DAYS", 7)
 PROBES_SCHEDULER_INTERVAL_SECONDS = envint("OUTAGEHUB_PROBES_SCHEDULER_INTERVAL_SECONDS", 10)
 # Extra CA bundle (PEM) trusted by HTTPS and TLS checks besides the system's.

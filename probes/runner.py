@@ -6,9 +6,10 @@ import threading
 import time
 from collections.abc import Sequence
 
+import httpx
 from django.conf import settings
 
-from outagehub.outbound import connect_tcp
+from outagehub.outbound import connect_tcp, http_client
 
 from .checkers import CheckResult, run_check, split_host_port
 from .models import ErrorClass, Outcome, Probe
@@ -21,11 +22,20 @@ _canary_lock = threading.Lock()
 
 
 def _reachable(target: str, timeout: float) -> bool:
+    """Whether one canary answers: an HTTP(S) URL must answer HTTP, a host:port accept TCP.
+
+    Prefer URLs: some networks (sandboxes, captive portals, firewalls that
+    reset late) accept any TCP connection, so a bare connect proves little,
+    while an HTTPS answer needs working DNS, routing and a real peer.
+    Canaries are the operator's own choice, so private ones are allowed.
+    """
     try:
+        if target.startswith(("http://", "https://")):
+            with http_client(allow_private=True, timeout=timeout, total_timeout=timeout, max_redirects=0) as client:
+                return client.get(target).status_code < 500
         host, port = split_host_port(target, None)
-        # Canaries are the operator's own choice, so private ones are allowed.
         connect_tcp(host, port, allow_private=True, timeout=timeout).close()
-    except (OSError, ValueError):
+    except (OSError, ValueError, httpx.HTTPError):
         return False
     return True
 
@@ -69,7 +79,8 @@ def check_probe(probe: Probe) -> CheckResult:
         return CheckResult(
             outcome=Outcome.INCONCLUSIVE, latency_ms=None, error=ErrorClass.CONFIG, message=str(exc)[:300]
         )
-    if result.outcome == Outcome.DOWN and not prober_online(settings.PROBES_CANARIES):
+    canary_timeout = min(2.0, probe.timeout_seconds)
+    if result.outcome == Outcome.DOWN and not prober_online(settings.PROBES_CANARIES, timeout=canary_timeout):
         return CheckResult(
             outcome=Outcome.INCONCLUSIVE,
             latency_ms=result.latency_ms,

@@ -88,6 +88,23 @@ def test_failures_while_we_are_offline_are_inconclusive_not_down(settings, eager
     assert probe.state == ProbeState.UNKNOWN
 
 
+def test_a_network_that_accepts_any_connection_but_answers_nothing_is_offline(settings):
+    # Sandboxes and some firewalls complete every TCP handshake: URL canaries see through that.
+    with tcp_listener() as sinkhole:
+        settings.PROBES_CANARIES = [f"http://127.0.0.1:{sinkhole}/generate_204"]
+        probe = probe_for(f"http://127.0.0.1:{closed_port()}/", timeout_seconds=0.5)
+        result = check_probe(probe)
+    assert (result.outcome, result.error) == (Outcome.INCONCLUSIVE, ErrorClass.OFFLINE)
+
+
+def test_a_url_canary_that_answers_means_online(settings):
+    with HttpStub() as canary:
+        canary.replies["/generate_204"] = Reply(204, b"")
+        settings.PROBES_CANARIES = [canary.url("/generate_204")]
+        result = check_probe(probe_for(f"http://127.0.0.1:{closed_port()}/"))
+    assert (result.outcome, result.error) == (Outcome.DOWN, ErrorClass.REFUSED)
+
+
 def test_the_same_failure_with_our_network_up_is_down(online):
     probe = probe_for(f"http://127.0.0.1:{closed_port()}/")
     result = check_probe(probe)
