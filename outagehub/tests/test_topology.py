@@ -285,7 +285,7 @@ def test_reports_flow_through_gunicorn_and_simulated_traffic_through_beat_and_wo
         "Probe.objects.update(enabled=False); "
         "Probe.objects.create(service=Service.objects.get(slug='tiktok-shop'), name='self', kind='http', "
         f"target='http://127.0.0.1:{topology.port}/healthz', interval_seconds=10, timeout_seconds=5, "
-        "config={'body_contains': 'ok'})",
+        "regions=['local', 'eu'], config={'body_contains': 'ok'})",
     )
     simulated_payments = (
         "SELECT count(*) FROM reports_report r"
@@ -310,6 +310,22 @@ def test_reports_flow_through_gunicorn_and_simulated_traffic_through_beat_and_wo
         "--without-mingle",
         "--queues",
         "celery,probes.local",
+    )
+    # A second region is a second queue, served by a worker of its own ("in Europe").
+    topology.start(
+        "worker-eu",
+        *celery,
+        "worker",
+        "-l",
+        "INFO",
+        "--concurrency",
+        "1",
+        "--without-gossip",
+        "--without-mingle",
+        "--queues",
+        "probes.eu",
+        "--hostname",
+        "eu@%h",
     )
     topology.start("beat", *celery, "beat", "-l", "INFO", "--schedule", str(topology.tmp / "beat-schedule"))
     topology.wait_until("answer from gunicorn", STARTUP_SECONDS, topology.answers)
@@ -349,14 +365,22 @@ def test_reports_flow_through_gunicorn_and_simulated_traffic_through_beat_and_wo
         lambda: topology.sql(simulated_payments)[0][0] > 0,
     )
 
-    # Beat claims the probe's slot and sends it to the probes.local queue; the
-    # worker checks gunicorn's /healthz and records an up result and state.
+    # Beat claims the probe's slot and sends one check to each region's queue,
+    # probes.local and probes.eu; each region's worker checks gunicorn's
+    # /healthz and records an up result, and the quorum of both is up.
     self_probe = (
-        "SELECT p.state, r.outcome, r.status_code FROM probes_probe p"
-        " JOIN probes_proberesult r ON r.probe_id = p.id WHERE p.name = 'self'"
+        "SELECT r.region, r.outcome, r.status_code FROM probes_probe p"
+        " JOIN probes_proberesult r ON r.probe_id = p.id WHERE p.name = 'self' ORDER BY r.region"
     )
-    topology.wait_until("probe result recorded by the worker", SIMULATOR_SECONDS, lambda: topology.sql(self_probe))
-    assert topology.sql(self_probe)[0] == ("up", "up", 200), topology.diagnostics()
+    topology.wait_until(
+        "probe results from both regions' workers",
+        SIMULATOR_SECONDS,
+        lambda: {row[0] for row in topology.sql(self_probe)} == {"eu", "local"},
+    )
+    rows = topology.sql(self_probe)
+    assert {(outcome, code) for _, outcome, code in rows} == {("up", 200)}, f"{rows}\n{topology.diagnostics()}"
+    probe_state = "SELECT state FROM probes_probe WHERE name = 'self'"
+    topology.wait_until("probe up by quorum", SIMULATOR_SECONDS, lambda: topology.sql(probe_state) == [("up",)])
     status, probes = topology.request("GET", "/api/v1/probes/?service=tiktok-shop")
     assert status == 200
     assert [(p["name"], p["state"]) for p in probes["results"]] == [("self", "up")]
