@@ -1,0 +1,157 @@
+"""Rollups, detector state, outages and their timelines."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+from .catalog import IssueType, Service
+
+
+class Level(models.TextChoices):
+    """A service's status from reports, as the best peers show it."""
+
+    OK = "ok", "No problems"
+    POSSIBLE = "possible", "Possible problems"
+    OUTAGE = "outage", "Outage"
+
+
+class ReportMinute(models.Model):
+    """Counted reports of one service and issue type in one UTC minute.
+
+    Rebuilt from raw reports by an idempotent task: recomputing a minute
+    gives the same number, and a late report lands in its own minute.
+    """
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    issue_type = models.ForeignKey(IssueType, on_delete=models.CASCADE, related_name="+")
+    minute = models.DateTimeField()
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["service", "issue_type", "minute"], name="report_minute_unique"),
+        ]
+        indexes = [models.Index(fields=["service", "minute"], name="report_minute_service_time")]
+
+    def __str__(self) -> str:
+        return f"{self.service_id}:{self.issue_type_id} {self.minute:%Y-%m-%d %H:%M} = {self.count}"
+
+
+class CountryHour(models.Model):
+    """Counted reports of one service from one country in one UTC hour (the region breakdown)."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    country = models.CharField(max_length=2, blank=True)
+    hour = models.DateTimeField()
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["service", "country", "hour"], name="country_hour_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_id}:{self.country or '??'} {self.hour:%Y-%m-%d %H}h = {self.count}"
+
+
+class ServiceMinute(models.Model):
+    """What the detector saw and expected for one service in one minute (all issue types)."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    minute = models.DateTimeField()
+    count = models.PositiveIntegerField()
+    expected = models.FloatField(help_text="Expected counted reports in this minute.")
+    dispersion = models.FloatField(default=0.0, help_text="Negative-binomial 1/size: variance = m + d*m^2.")
+    level = models.CharField(max_length=8, choices=Level.choices, default=Level.OK)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["service", "minute"], name="service_minute_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.service_id} {self.minute:%Y-%m-%d %H:%M}: {self.count} vs {self.expected:.2f}"
+
+
+class DetectorState(models.Model):
+    """The online detector of one service: its learned baseline and where it stands.
+
+    `last_minute` is the last closed minute processed; a tick locks this row
+    and processes the minutes after it in order, so two workers never run a
+    minute twice and a stopped worker's missed minutes are caught up.
+    """
+
+    service = models.OneToOneField(Service, on_delete=models.CASCADE, related_name="detector")
+    last_minute = models.DateTimeField(null=True, blank=True)
+    level = models.CharField(max_length=8, choices=Level.choices, default=Level.OK)
+    level_since = models.DateTimeField(default=timezone.now)
+    state = models.JSONField(default=dict, help_text="Detector and tracker state (reports.detection).")
+
+    def __str__(self) -> str:
+        return f"{self.service_id}: {self.level} up to {self.last_minute}"
+
+
+class OutageStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    RESOLVED = "resolved", "Resolved"
+
+
+class Confidence(models.TextChoices):
+    CONFIRMED = "confirmed", "Confirmed (reports and probes)"
+    CROWD = "crowd", "Crowd reports"
+    PROBE = "probe", "Probes"
+
+
+class Outage(models.Model):
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="outages")
+    status = models.CharField(max_length=8, choices=OutageStatus.choices, default=OutageStatus.OPEN)
+    confidence = models.CharField(max_length=10, choices=Confidence.choices)
+    level = models.CharField(max_length=8, choices=Level.choices, default=Level.OUTAGE)
+    started_at = models.DateTimeField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    peak_at = models.DateTimeField(null=True, blank=True)
+    peak_count = models.PositiveIntegerField(default=0, help_text="Counted reports in the peak minute.")
+    peak_expected = models.FloatField(default=0.0)
+    # Counted reports during the outage by issue type key and by country.
+    issue_types = models.JSONField(default=dict)
+    countries = models.JSONField(default=dict)
+    reports_confirmed = models.BooleanField(default=False, help_text="Reports reached the outage level.")
+    probes_confirmed = models.BooleanField(default=False, help_text="A probe was down by quorum.")
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            # At most one open outage per service, whatever the workers do.
+            models.UniqueConstraint(
+                fields=["service"], condition=models.Q(status="open"), name="outage_one_open_per_service"
+            ),
+        ]
+        indexes = [models.Index(fields=["service", "started_at"], name="outage_service_start")]
+
+    def __str__(self) -> str:
+        return f"{self.service.slug} outage from {self.started_at:%Y-%m-%d %H:%M} ({self.status})"
+
+
+class EventKind(models.TextChoices):
+    REPORTS_RISING = "reports_rising", "Reports rising"
+    OPENED = "opened", "Outage opened"
+    LEVEL_CHANGED = "level_changed", "Level changed"
+    PROBE_DOWN = "probe_down", "Probe down"
+    PROBE_UP = "probe_up", "Probe up"
+    PEAK = "peak", "Peak"
+    ISSUE_MIX_CHANGED = "issue_mix_changed", "Most reported problem changed"
+    RESOLVED = "resolved", "Resolved"
+    REOPENED = "reopened", "Reopened"
+
+
+class OutageEvent(models.Model):
+    outage = models.ForeignKey(Outage, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField()
+    kind = models.CharField(max_length=20, choices=EventKind.choices)
+    data = models.JSONField(default=dict, help_text="The numbers behind the event (actual vs expected, probe...).")
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["outage", "at"], name="outage_event_time")]
+
+    def __str__(self) -> str:
+        return f"{self.outage_id} {self.kind} at {self.at:%H:%M}"
