@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Prefetch, Q, Sum
 from django.utils import timezone
 
-from .models import IssueType, Report, Service, ServiceQuerySet, SimulatedOutage
+from .models import IssueType, Report, ReportMinute, Service, ServiceQuerySet, SimulatedOutage
 from .simulator import SimOutage, SimService
 
 RECENT_WINDOW = dt.timedelta(minutes=15)
@@ -65,3 +65,23 @@ def sim_outages(*, start: dt.datetime, end: dt.datetime) -> list[SimOutage]:
     """Injected outages overlapping [start, end)."""
     rows = SimulatedOutage.objects.filter(starts_at__lt=end, ends_at__gt=start).select_related("service")
     return [SimOutage(o.service.slug, o.issue_type_key, o.starts_at, o.ends_at, o.factor) for o in rows]
+
+
+def service_minute_counts(*, service: Service) -> tuple[list[dt.datetime], list[int]]:
+    """A service's counted reports per minute, all of its rolled-up history, gaps filled with 0."""
+    rows = (
+        ReportMinute.objects.filter(service=service)
+        .values("minute")
+        .annotate(total=Sum("count"))
+        .order_by("minute")
+        .values_list("minute", "total")
+    )
+    times: list[dt.datetime] = []
+    counts: list[int] = []
+    for minute, total in rows:
+        while times and minute - times[-1] > dt.timedelta(minutes=1):
+            times.append(times[-1] + dt.timedelta(minutes=1))
+            counts.append(0)
+        times.append(minute)
+        counts.append(total)
+    return times, counts

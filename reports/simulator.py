@@ -150,3 +150,28 @@ def parse_duration(text: str) -> dt.timedelta:
     if len(body) < 2 or body[-1] not in _DURATION_UNITS or not body[:-1].isdigit():
         raise ValueError(f"{text!r} is not a duration like 30s, 10m, 2h or 1d")
     return sign * dt.timedelta(seconds=int(body[:-1]) * _DURATION_UNITS[body[-1]])
+
+
+def simulate_counts(
+    volume: float,
+    start: dt.datetime,
+    minutes: int,
+    rng: random.Random,
+    *,
+    spikes: Sequence[tuple[dt.datetime, dt.datetime, float]] = (),
+) -> list[int]:
+    """Per-minute counted reports of one service (all issue types), the same model as `generate`.
+
+    `spikes` are (start, end, factor): the rate is multiplied by `factor`
+    inside [start, end). Used by the detection benchmark, where millions of
+    individual reports would be slow and add nothing.
+    """
+    counts = []
+    for i in range(minutes):
+        at = start + i * MINUTE
+        rate = expected_rate(volume, at) * noise(rng)
+        for s_start, s_end, factor in spikes:
+            if s_start <= at < s_end:
+                rate += expected_rate(volume, at) * (factor - 1)
+        counts.append(poisson(rng, rate))
+    return counts

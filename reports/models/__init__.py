@@ -40,6 +40,7 @@ __all__ = [
     "OutageEvent",
     "OutageStatus",
     "Report",
+    "ReportMinute",
     "ReporterCooldown",
     "Service",
     "ServiceMinute",

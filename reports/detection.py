@@ -1,0 +1,479 @@
+"""Spike detection over report counts (pure: plain values in, `now` implied by the rows).
+
+One online `Detector` per series (a service's total, or one issue type)
+sees one row per interval, in time order, and says how many reports it
+expected and how surprising the recent rows are. The same code runs live
+(one row per closed minute, state kept in the database), in the backtest
+(rows from a CSV) and in tests.
+
+The baseline
+    The expected count of a row is `level x shape`:
+    - `level`, the recent mean count per row, an exponentially weighted
+      average with a half-life of days, so growth is followed;
+    - `shape`, the time-of-day factor of the row's slot (15 minutes, or the
+      row interval if longer), weekday and weekend apart, weighted over weeks.
+    Each estimate is a gamma-Poisson posterior mean shrunk toward the level
+    above it (slot toward all-day, weekday/weekend toward all-days slot,
+    level toward a prior rate), so a sparse or young series gets a flat,
+    cautious profile and a busy, old one its own curve: no alarm on a new
+    service's second report, no blindness for weeks.
+    Rows at an elevated level teach the baseline only a twentieth of their
+    weight (a surge must not become normal) unless the elevation lasts so
+    long it has to be the new normal.
+
+The test
+    Over several trailing windows (1 to 30 minutes) the observed sum is
+    compared with the expected sum under a negative binomial whose
+    dispersion is estimated from the series' own quiet history (Poisson
+    when the data are), giving a tail probability. A window counts only
+    with enough distinct reporters and a large enough ratio to the
+    expectation, so a large service's statistically significant 5 % rise is
+    not an outage. Levels: POSSIBLE at p < p_possible, OUTAGE at
+    p < p_outage; an outage also needs the level to have been elevated on
+    the previous row too, unless the evidence is overwhelming (p_single).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import math
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from scipy.special import betainc, gammainc
+
+OK, POSSIBLE, OUTAGE = "ok", "possible", "outage"
+_RANK = {OK: 0, POSSIBLE: 1, OUTAGE: 2}
+_LN2 = math.log(2)
+
+
+@dataclass(frozen=True)
+class Params:
+    """Detector settings. Defaults measured with `make bench` (see README)."""
+
+    slot_minutes: int = 15
+    windows_minutes: tuple[int, ...] = (1, 2, 3, 5, 10, 15, 30)
+    # Tail probabilities (several windows are tested each row: these are per window).
+    p_possible: float = 1e-4
+    p_outage: float = 1e-6
+    p_single: float = 1e-12
+    # Distinct reporters (counted reports) a window needs; ratio to the expectation.
+    min_reporters_possible: int = 3
+    min_reporters_outage: int = 5
+    ratio_possible: float = 1.5
+    ratio_outage: float = 2.0
+    # Back to normal: short windows (<= this) quiet for resolve_minutes.
+    quiet_window_minutes: int = 5
+    resolve_minutes: int = 15
+    reopen_minutes: int = 30
+    # Baseline.
+    prior_rate_per_minute: float = 0.02
+    prior_minutes: float = 240.0
+    level_half_life_hours: float = 72.0
+    shape_half_life_days: float = 14.0
+    neighbourhood_prior_days: float = 3.0
+    slot_prior_days: float = 2.0
+    kind_prior_days: float = 7.0
+    elevated_weight: float = 0.05
+    accept_elevated_after_hours: float = 6.0
+    warmup_minutes: float = 60.0
+    # Dispersion (negative-binomial 1/size) prior and its weight.
+    dispersion_prior: float = 0.05
+    dispersion_prior_weight: float = 20.0
+    max_dispersion: float = 2.0
+
+
+@dataclass
+class Step:
+    """The detector's view after one row."""
+
+    at: dt.datetime
+    count: int
+    expected: float  # expected count of this row
+    dispersion: float  # NB 1/size for one row
+    level: str  # OK, POSSIBLE or OUTAGE, from this row's evidence alone
+    p_value: float  # smallest tail probability over the windows
+    window_minutes: float  # the window that gave it
+    window_count: int
+    window_expected: float
+    quiet: bool  # short windows near the baseline (for resolving)
+    short_level: str = OK  # the level from the short windows alone: fresh evidence
+
+
+def nb_sf(x: float, mean: float, dispersion: float) -> float:
+    """P(X >= x) for a negative binomial with this mean and 1/size (Poisson when 0)."""
+    if x <= 0:
+        return 1.0
+    if mean <= 0:
+        return 0.0
+    if dispersion <= 1e-9:
+        return float(gammainc(x, mean))
+    size = 1.0 / dispersion
+    return float(betainc(x, size, mean / (mean + size)))
+
+
+def _decay(elapsed_minutes: float, half_life_minutes: float) -> float:
+    return math.exp(-_LN2 * elapsed_minutes / half_life_minutes)
+
+
+@dataclass
+class Detector:
+    """Online detector for one count series with a fixed row interval."""
+
+    interval_minutes: float
+    params: Params = field(default_factory=Params)
+    # Learned state (all JSON-serialisable through to_state/from_state).
+    last_at: dt.datetime | None = None
+    seen_minutes: float = 0.0
+    level_sum: float = 0.0
+    level_n: float = 0.0
+    shape_sum: np.ndarray = field(default=None)  # type: ignore[assignment]
+    shape_n: np.ndarray = field(default=None)  # type: ignore[assignment]
+    disp_a: np.ndarray = field(default=None)  # type: ignore[assignment]
+    disp_b: np.ndarray = field(default=None)  # type: ignore[assignment]
+    recent: deque[tuple[int, float]] = field(default_factory=deque)
+    elevated_minutes: float = 0.0
+
+    def __post_init__(self) -> None:
+        p = self.params
+        self.slot_minutes = max(p.slot_minutes, self.interval_minutes)
+        self.slots = max(1, round(1440 / self.slot_minutes))
+        self.windows = sorted({max(1, round(w / self.interval_minutes)) for w in p.windows_minutes})
+        quiet_limit = max(p.quiet_window_minutes, self.interval_minutes)
+        self.quiet_windows = [w for w in self.windows if w * self.interval_minutes <= quiet_limit]
+        if self.shape_sum is None:
+            self.shape_sum = np.zeros((3, self.slots))
+            self.shape_n = np.zeros((3, self.slots))
+        if self.disp_a is None:
+            self.disp_a = np.zeros(len(self.windows))
+            self.disp_b = np.zeros(len(self.windows))
+        self.recent = deque(self.recent, maxlen=self.windows[-1])
+
+    # --- baseline ---------------------------------------------------------
+
+    def _slot(self, at: dt.datetime) -> tuple[int, int]:
+        minute_of_day = at.hour * 60 + at.minute
+        kind = 2 if at.weekday() >= 5 else 1
+        return kind, min(self.slots - 1, int(minute_of_day // self.slot_minutes))
+
+    def expected_at(self, at: dt.datetime) -> float:
+        """Expected count of the row starting at `at`."""
+        p = self.params
+        prior = p.prior_rate_per_minute * self.interval_minutes
+        prior_rows = p.prior_minutes / self.interval_minutes
+        level = (self.level_sum + prior_rows * prior) / (self.level_n + prior_rows)
+        season_mean = (self.shape_sum[0].sum() + prior_rows * prior) / (self.shape_n[0].sum() + prior_rows)
+        rows_per_slot_day = self.slot_minutes / self.interval_minutes
+        kind, slot = self._slot(at)
+        # The slot's neighbourhood (a smooth daily curve), shrunk toward the
+        # overall mean; then the slot itself, shrunk toward its neighbourhood.
+        near = [(slot + d) % self.slots for d in (-2, -1, 0, 1, 2)]
+        weights = (1.0, 2.0, 3.0, 2.0, 1.0)
+        near_sum = sum(w * self.shape_sum[0, j] for w, j in zip(weights, near, strict=True))
+        near_n = sum(w * self.shape_n[0, j] for w, j in zip(weights, near, strict=True))
+        k_near = p.neighbourhood_prior_days * rows_per_slot_day
+        neighbourhood = (near_sum + k_near * season_mean) / (near_n + k_near)
+        k_slot = p.slot_prior_days * rows_per_slot_day
+        all_days = (self.shape_sum[0, slot] + k_slot * neighbourhood) / (self.shape_n[0, slot] + k_slot)
+        k_kind = p.kind_prior_days * rows_per_slot_day
+        this_kind = (self.shape_sum[kind, slot] + k_kind * all_days) / (self.shape_n[kind, slot] + k_kind)
+        shape = this_kind / season_mean if season_mean > 0 else 1.0
+        return max(level * shape, 1e-6)
+
+    def _dispersions(self) -> np.ndarray:
+        p = self.params
+        d = (self.disp_a + p.dispersion_prior * p.dispersion_prior_weight) / (self.disp_b + p.dispersion_prior_weight)
+        return np.clip(d, 0.0, p.max_dispersion)
+
+    def _learn(self, at: dt.datetime, count: int, weight: float) -> None:
+        p = self.params
+        if self.last_at is not None:
+            gap = max(0.0, (at - self.last_at).total_seconds() / 60)
+            self.level_sum *= _decay(gap, p.level_half_life_hours * 60)
+            self.level_n *= _decay(gap, p.level_half_life_hours * 60)
+            shape_decay = _decay(gap, p.shape_half_life_days * 1440)
+            self.shape_sum *= shape_decay
+            self.shape_n *= shape_decay
+            self.disp_a *= shape_decay
+            self.disp_b *= shape_decay
+        self.level_sum += weight * count
+        self.level_n += weight
+        kind, slot = self._slot(at)
+        for k in (0, kind):
+            self.shape_sum[k, slot] += weight * count
+            self.shape_n[k, slot] += weight
+
+    # --- one row ----------------------------------------------------------
+
+    def update(self, at: dt.datetime, count: int) -> Step:
+        """Take the row starting at `at` with `count` reports; return the verdict on it."""
+        p = self.params
+        expected = self.expected_at(at)
+        self.recent.append((int(count), expected))
+        dispersions = self._dispersions()
+
+        best = (1.0, 1.0, 0, expected)  # p, window minutes, count, expected
+        level, short_level = OK, OK
+        counts = [c for c, _ in self.recent]
+        means = [m for _, m in self.recent]
+        sums: list[tuple[int, float]] = []
+        for i, w in enumerate(self.windows):
+            if w > len(counts):
+                break
+            x, m = sum(counts[-w:]), sum(means[-w:])
+            sums.append((x, m))
+            if x < p.min_reporters_possible or x < p.ratio_possible * m:
+                continue
+            pv = nb_sf(x, m, dispersions[i])
+            if pv < best[0]:
+                best = (pv, w * self.interval_minutes, x, m)
+            if pv < p.p_outage and x >= p.min_reporters_outage and x >= p.ratio_outage * m:
+                here = OUTAGE
+            elif pv < p.p_possible:
+                here = POSSIBLE
+            else:
+                continue
+            level = max(level, here, key=_RANK.__getitem__)
+            if w in self.quiet_windows:
+                short_level = max(short_level, here, key=_RANK.__getitem__)
+        warm = self.seen_minutes >= p.warmup_minutes
+        if not warm:
+            level = min(level, POSSIBLE, key=_RANK.__getitem__)
+            short_level = min(short_level, POSSIBLE, key=_RANK.__getitem__)
+
+        # Learn: quiet history teaches the dispersion; elevated rows barely teach the baseline.
+        elevated = level != OK
+        self.elevated_minutes = self.elevated_minutes + self.interval_minutes if elevated else 0.0
+        accept = not warm or self.elevated_minutes >= p.accept_elevated_after_hours * 60
+        weight = p.elevated_weight if elevated and not accept else 1.0
+        self._learn(at, count, weight)
+        if not elevated:
+            for i, (x, m) in enumerate(sums):
+                self.disp_a[i] += (x - m) ** 2 - m
+                self.disp_b[i] += m * m
+        self.last_at = at
+        self.seen_minutes += self.interval_minutes
+        step = Step(
+            at=at,
+            count=int(count),
+            expected=expected,
+            dispersion=float(dispersions[0]),
+            level=level,
+            p_value=best[0],
+            window_minutes=best[1],
+            window_count=best[2],
+            window_expected=best[3],
+            quiet=short_level == OK,
+            short_level=short_level,
+        )
+        return step
+
+    # --- persistence ------------------------------------------------------
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "interval_minutes": self.interval_minutes,
+            "last_at": self.last_at.isoformat() if self.last_at else None,
+            "seen_minutes": self.seen_minutes,
+            "level_sum": self.level_sum,
+            "level_n": self.level_n,
+            "shape_sum": self.shape_sum.tolist(),
+            "shape_n": self.shape_n.tolist(),
+            "disp_a": self.disp_a.tolist(),
+            "disp_b": self.disp_b.tolist(),
+            "recent": list(self.recent),
+            "elevated_minutes": self.elevated_minutes,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], params: Params | None = None) -> Detector:
+        detector = cls(interval_minutes=state["interval_minutes"], params=params or Params())
+        if detector.shape_sum.shape != np.array(state["shape_sum"]).shape or len(detector.windows) != len(
+            state["disp_a"]
+        ):
+            return detector  # Settings changed the layout: start learning afresh.
+        detector.last_at = dt.datetime.fromisoformat(state["last_at"]) if state["last_at"] else None
+        detector.seen_minutes = state["seen_minutes"]
+        detector.level_sum, detector.level_n = state["level_sum"], state["level_n"]
+        detector.shape_sum, detector.shape_n = np.array(state["shape_sum"]), np.array(state["shape_n"])
+        detector.disp_a, detector.disp_b = np.array(state["disp_a"]), np.array(state["disp_b"])
+        detector.recent = deque((tuple(r) for r in state["recent"]), maxlen=detector.windows[-1])
+        detector.elevated_minutes = state["elevated_minutes"]
+        return detector
+
+
+# --- outages from steps -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Transition:
+    """Something that happened to the outage at a row: opened, reopened, level, peak, resolved."""
+
+    kind: str  # "opened", "reopened", "level_changed", "peak", "resolved"
+    at: dt.datetime
+    data: dict[str, Any]
+
+
+@dataclass
+class Tracker:
+    """Opens, escalates and resolves one series' outage from its steps (and probe evidence).
+
+    Opening needs OUTAGE on this row and an elevated previous row (the
+    duration rule), or overwhelming evidence, or a probe down by quorum.
+    Resolving needs `resolve_minutes` of quiet rows and no probe down; a new
+    trigger within `reopen_minutes` of resolving reopens the same outage.
+    """
+
+    params: Params = field(default_factory=Params)
+    open: bool = False
+    level: str = OK
+    started_at: dt.datetime | None = None
+    rising_since: dt.datetime | None = None
+    quiet_since: dt.datetime | None = None
+    resolved_at: dt.datetime | None = None
+    peak_at: dt.datetime | None = None
+    peak_count: int = 0
+    peak_expected: float = 0.0
+    previous_level: str = OK
+    pending_level: str = OK
+    pending_rows: int = 0
+
+    def update(self, step: Step, *, probe_down: bool = False, interval_minutes: float = 1.0) -> list[Transition]:
+        p = self.params
+        out: list[Transition] = []
+        numbers = {
+            "actual": step.window_count,
+            "expected": round(step.window_expected, 3),
+            "window_minutes": step.window_minutes,
+            "p_value": step.p_value,
+            "count": step.count,
+            "expected_row": round(step.expected, 3),
+        }
+        elevated = step.level != OK
+        if not self.open:
+            if elevated and self.rising_since is None:
+                self.rising_since = step.at
+            reopen = self.resolved_at is not None and step.at - self.resolved_at <= dt.timedelta(
+                minutes=p.reopen_minutes
+            )
+            # Just after resolving, long windows still remember the spike: only
+            # fresh (short-window) evidence may reopen.
+            level = step.short_level if reopen else step.level
+            by_reports = level == OUTAGE and (self.previous_level != OK or step.p_value < p.p_single)
+            if by_reports or probe_down:
+                self.open, self.quiet_since = True, None
+                self.level = OUTAGE if by_reports else (step.level if elevated else OK)
+                if not reopen:
+                    self.started_at, self.peak_count, self.peak_at, self.peak_expected = step.at, 0, None, 0.0
+                data = numbers | {"by": "reports" if by_reports else "probes", "level": self.level}
+                if self.rising_since and self.rising_since < step.at and not reopen:
+                    data["rising_since"] = self.rising_since.isoformat()
+                out.append(Transition("reopened" if reopen else "opened", step.at, data))
+            elif not elevated:
+                self.rising_since = None
+        else:
+            # Level while open, damped: a change must hold for 3 rows.
+            shown = OUTAGE if step.level == OUTAGE else POSSIBLE if elevated else self.level
+            if shown != self.level:
+                self.pending_rows = self.pending_rows + 1 if shown == self.pending_level else 1
+                self.pending_level = shown
+                if self.pending_rows >= 3:
+                    out.append(Transition("level_changed", step.at, numbers | {"from": self.level, "to": shown}))
+                    self.level, self.pending_rows = shown, 0
+            else:
+                self.pending_rows = 0
+            if step.quiet and not probe_down:
+                self.quiet_since = self.quiet_since or step.at
+                if step.at + dt.timedelta(minutes=interval_minutes) - self.quiet_since >= dt.timedelta(
+                    minutes=p.resolve_minutes
+                ):
+                    out.append(
+                        Transition("resolved", step.at, numbers | {"back_to_normal_at": self.quiet_since.isoformat()})
+                    )
+                    self.open, self.resolved_at, self.rising_since = False, step.at, None
+                    self.level, self.quiet_since = OK, None
+            else:
+                self.quiet_since = None
+        if self.open and step.count > self.peak_count:
+            self.peak_at, self.peak_count, self.peak_expected = step.at, step.count, step.expected
+            out.append(Transition("peak", step.at, {"count": step.count, "expected": round(step.expected, 3)}))
+        self.previous_level = step.level
+        return out
+
+    def to_state(self) -> dict[str, Any]:
+        state = asdict(self)
+        state.pop("params")
+        for key in ("started_at", "rising_since", "quiet_since", "resolved_at", "peak_at"):
+            state[key] = state[key].isoformat() if state[key] else None
+        return state
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], params: Params | None = None) -> Tracker:
+        values = dict(state)
+        for key in ("started_at", "rising_since", "quiet_since", "resolved_at", "peak_at"):
+            values[key] = dt.datetime.fromisoformat(values[key]) if values.get(key) else None
+        return cls(params=params or Params(), **values)
+
+
+# --- whole series (backtest, bench) -------------------------------------------
+
+
+@dataclass
+class DetectedOutage:
+    start: dt.datetime
+    end: dt.datetime | None
+    peak: dt.datetime | None
+    peak_count: int
+    level: str
+
+
+@dataclass
+class SeriesResult:
+    alerts: list[dt.datetime]
+    outages: list[DetectedOutage]
+    steps: list[Step]
+
+
+def infer_interval(times: list[dt.datetime]) -> float:
+    """Row interval in minutes: the most common spacing (gaps and duplicates aside)."""
+    if len(times) < 2:
+        return 1.0
+    spacings = [(b - a).total_seconds() / 60 for a, b in itertools.pairwise(times) if b > a]
+    if not spacings:
+        return 1.0
+    values, counts = np.unique(np.round(spacings, 6), return_counts=True)
+    return float(values[int(np.argmax(counts))])
+
+
+def detect_series(
+    times: list[dt.datetime], values: list[float], params: Params | None = None, interval_minutes: float | None = None
+) -> SeriesResult:
+    """Run the detector causally over a whole series: each row sees only the rows up to it."""
+    params = params or Params()
+    interval = interval_minutes or infer_interval(times)
+    detector, tracker = Detector(interval, params), Tracker(params)
+    alerts: list[dt.datetime] = []
+    outages: list[DetectedOutage] = []
+    steps: list[Step] = []
+    current: DetectedOutage | None = None
+    for at, value in zip(times, values, strict=True):
+        count = max(0, round(value)) if math.isfinite(value) else 0
+        step = detector.update(at, count)
+        steps.append(step)
+        for t in tracker.update(step, interval_minutes=interval):
+            if t.kind == "opened":
+                alerts.append(t.at)
+                current = DetectedOutage(t.at, None, t.at, step.count, OUTAGE)
+                outages.append(current)
+            elif t.kind == "reopened" and outages:
+                current = outages[-1]
+                current.end = None
+            elif t.kind == "resolved" and current is not None:
+                current.end = dt.datetime.fromisoformat(t.data["back_to_normal_at"])
+                current = None
+            elif t.kind == "peak" and current is not None:
+                current.peak, current.peak_count = t.at, t.data["count"]
+    return SeriesResult(alerts, outages, steps)

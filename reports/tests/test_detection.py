@@ -1,0 +1,175 @@
+"""The detector and the outage tracker as pure functions over plain series."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import pytest
+
+from reports.detection import (
+    OK,
+    OUTAGE,
+    POSSIBLE,
+    Detector,
+    Params,
+    Tracker,
+    detect_series,
+    infer_interval,
+    nb_sf,
+)
+from reports.simulator import daily_curve, simulate_counts
+
+MINUTE = dt.timedelta(minutes=1)
+START = dt.datetime(2026, 9, 7, tzinfo=dt.UTC)  # a Monday
+
+
+def series(volume: float, days: float, seed: int = 1, spikes=()) -> tuple[list[dt.datetime], list[int]]:
+    minutes = int(days * 1440)
+    counts = simulate_counts(volume, START, minutes, random.Random(seed), spikes=spikes)
+    return [START + i * MINUTE for i in range(minutes)], counts
+
+
+def test_tail_probability_matches_poisson_and_widens_with_dispersion():
+    # P(X >= 10 | Poisson(2)) = 4.6e-5
+    assert nb_sf(10, 2.0, 0.0) == pytest.approx(4.6498e-5, rel=1e-3)
+    assert nb_sf(10, 2.0, 0.5) > 100 * nb_sf(10, 2.0, 0.0)
+    assert nb_sf(0, 2.0, 0.0) == 1.0
+    assert nb_sf(1, 0.0, 0.0) == 0.0
+
+
+def test_baseline_learns_the_daily_curve():
+    times, counts = series(10, 14)
+    detector = Detector(1.0)
+    for at, c in zip(times, counts, strict=True):
+        detector.update(at, c)
+    next_day = START + dt.timedelta(days=14)
+    for hour in (3, 7, 12, 19):
+        at = next_day + dt.timedelta(hours=hour)
+        truth = 10 * daily_curve(at) * 1.03  # the simulator's noise has mean 1.03
+        assert detector.expected_at(at) == pytest.approx(truth, rel=0.2), hour
+
+
+def test_a_young_service_neither_alarms_on_its_second_report_nor_is_blind():
+    times = [START + i * MINUTE for i in range(180)]
+    counts = [0] * 180
+    counts[30], counts[31] = 1, 1  # two lonely reports
+    assert detect_series(times, counts, interval_minutes=1.0).alerts == []
+    counts[100:105] = [3, 3, 3, 3, 3]  # a burst of 15 reporters in 5 minutes
+    alerts = detect_series(times, counts, interval_minutes=1.0).alerts
+    assert alerts and START + 100 * MINUTE <= alerts[0] <= START + 105 * MINUTE
+
+
+def test_quiet_weeks_open_no_outage():
+    for volume in (0.05, 2, 40):
+        times, counts = series(volume, 14, seed=7)
+        result = detect_series(times, counts, interval_minutes=1.0)
+        late = [a for a in result.alerts if a > START + dt.timedelta(days=2)]
+        assert late == [], volume
+
+
+def test_a_five_fold_spike_opens_within_minutes_and_resolves_after_it_ends():
+    at = START + dt.timedelta(days=6, hours=18)
+    times, counts = series(2, 7, seed=3, spikes=[(at, at + 40 * MINUTE, 5)])
+    result = detect_series(times, counts, interval_minutes=1.0)
+    assert len(result.outages) == 1
+    outage = result.outages[0]
+    assert at <= outage.start <= at + 5 * MINUTE
+    assert outage.end is not None and at + 40 * MINUTE <= outage.end <= at + 50 * MINUTE
+    assert at <= outage.peak < at + 40 * MINUTE
+    assert result.alerts == [outage.start]
+
+
+def test_a_surge_does_not_become_the_baseline():
+    at = START + dt.timedelta(days=5, hours=12)
+    times, counts = series(2, 6, seed=4, spikes=[(at, at + 180 * MINUTE, 10)])
+    detector = Detector(1.0)
+    before = None
+    for t, c in zip(times, counts, strict=True):
+        if t == at:
+            before = detector.expected_at(at + 200 * MINUTE)
+        detector.update(t, c)
+        if t == at + 179 * MINUTE:
+            break
+    after = detector.expected_at(at + 200 * MINUTE)
+    assert after < before * 1.3  # three hours at 10x moved the expectation little
+
+
+def test_a_short_blip_is_not_an_outage():
+    at = START + dt.timedelta(days=5, hours=15)
+    times, counts = series(2, 6, seed=5)
+    index = int((at - START) / MINUTE)
+    counts[index] += 4  # one minute with a few extra reports
+    result = detect_series(times, counts, interval_minutes=1.0)
+    assert [a for a in result.alerts if a > START + dt.timedelta(days=1)] == []
+
+
+def test_state_round_trips_and_continues_identically():
+    times, counts = series(3, 3, seed=6)
+    a, b = Detector(1.0), Detector(1.0)
+    half = len(times) // 2
+    for t, c in zip(times[:half], counts[:half], strict=True):
+        a.update(t, c)
+        b.update(t, c)
+    b = Detector.from_state(b.to_state())
+    for t, c in zip(times[half:], counts[half:], strict=True):
+        sa, sb = a.update(t, c), b.update(t, c)
+        assert (sa.level, round(sa.expected, 9)) == (sb.level, round(sb.expected, 9))
+
+
+def test_tracker_needs_two_elevated_rows_unless_the_evidence_is_overwhelming():
+    params = Params()
+    tracker = Tracker(params)
+    step = _step(level=OUTAGE, p=1e-8)
+    assert tracker.update(step) == []  # first elevated row: wait for a second
+    opened = tracker.update(_step(level=OUTAGE, p=1e-8, minute=1))
+    assert [t.kind for t in opened][:1] == ["opened"]
+    fresh = Tracker(params)
+    assert [t.kind for t in fresh.update(_step(level=OUTAGE, p=1e-15))][:1] == ["opened"]
+
+
+def test_tracker_resolves_after_quiet_minutes_and_reopens_on_a_new_spike():
+    params = Params(resolve_minutes=3, reopen_minutes=10)
+    tracker = Tracker(params)
+    tracker.update(_step(level=OUTAGE, p=1e-15))
+    kinds = [t.kind for m in range(1, 4) for t in tracker.update(_step(minute=m))]
+    assert kinds == ["resolved"]
+    reopened = tracker.update(_step(level=OUTAGE, short=OUTAGE, p=1e-15, minute=6))
+    assert [t.kind for t in reopened][:1] == ["reopened"]
+
+
+def test_probe_down_opens_and_holds_an_outage():
+    tracker = Tracker(Params(resolve_minutes=2))
+
+    def kinds(step, probe_down=False):
+        return [t.kind for t in tracker.update(step, probe_down=probe_down) if t.kind != "peak"]
+
+    assert kinds(_step(), probe_down=True) == ["opened"]
+    assert kinds(_step(minute=1), probe_down=True) == []
+    assert kinds(_step(minute=2), probe_down=True) == []
+    assert kinds(_step(minute=3)) + kinds(_step(minute=4)) == ["resolved"]
+
+
+def test_interval_is_inferred_from_the_spacing():
+    times = [START + i * dt.timedelta(minutes=5) for i in range(10)]
+    times.insert(5, times[4] + dt.timedelta(minutes=1))  # an odd duplicate-ish row
+    assert infer_interval(times) == 5.0
+
+
+def _step(level=OK, p=1.0, minute=0, short=None):
+    from reports.detection import Step
+
+    quiet = level == OK
+    return Step(
+        at=START + minute * MINUTE,
+        count=20 if level != OK else 1,
+        expected=1.0,
+        dispersion=0.0,
+        level=level,
+        p_value=p,
+        window_minutes=1.0,
+        window_count=20 if level != OK else 1,
+        window_expected=1.0,
+        quiet=quiet,
+        short_level=short or (level if level != POSSIBLE else POSSIBLE),
+    )
