@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from .models import CommentState, IssueType, Report, Service, SimulatedOutage
+from .models import CommentState, DetectorState, IssueType, Outage, OutageEvent, Report, Service, SimulatedOutage
 from .services import service_ensure_issue_types
 
 
@@ -62,3 +62,50 @@ class ReportAdmin(admin.ModelAdmin):
 @admin.register(SimulatedOutage)
 class SimulatedOutageAdmin(admin.ModelAdmin):
     list_display = ("service", "issue_type_key", "starts_at", "ends_at", "factor")
+
+
+class OutageEventInline(admin.TabularInline):
+    model = OutageEvent
+    extra = 0
+    can_delete = False
+    fields = ("at", "kind", "data")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Outage)
+class OutageAdmin(admin.ModelAdmin):
+    list_display = ("service", "status", "confidence", "level", "started_at", "resolved_at", "peak_count")
+    list_filter = ("status", "confidence", "service")
+    date_hierarchy = "started_at"
+    list_select_related = ("service",)
+    readonly_fields = (
+        "service",
+        "status",
+        "confidence",
+        "level",
+        "started_at",
+        "resolved_at",
+        "peak_at",
+        "peak_count",
+        "peak_expected",
+        "issue_types",
+        "countries",
+        "reports_confirmed",
+        "probes_confirmed",
+    )
+    inlines = [OutageEventInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(DetectorState)
+class DetectorStateAdmin(admin.ModelAdmin):
+    list_display = ("service", "level", "level_since", "last_minute")
+    readonly_fields = ("service", "level", "level_since", "last_minute", "state")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import api
+from . import api, api_outages
 
 urlpatterns = [
     path("services/", api.ServiceListApi.as_view(), name="service-list"),
     path("services/<slug:slug>/", api.ServiceDetailApi.as_view(), name="service-detail"),
     path("services/<slug:slug>/reports/", api.ReportCreateApi.as_view(), name="report-create"),
+    path("outages/", api_outages.OutageListApi.as_view(), name="outage-list"),
+    path("outages/<int:outage_id>/", api_outages.OutageDetailApi.as_view(), name="outage-detail"),
 ]

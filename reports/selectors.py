@@ -5,10 +5,21 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Prefetch, Q, Sum
+from django.db.models import Count, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
-from .models import IssueType, Report, ReportMinute, Service, ServiceQuerySet, SimulatedOutage
+from .models import (
+    DetectorState,
+    IssueType,
+    Level,
+    Outage,
+    Report,
+    ReportMinute,
+    Service,
+    ServiceMinute,
+    ServiceQuerySet,
+    SimulatedOutage,
+)
 from .simulator import SimOutage, SimService
 
 RECENT_WINDOW = dt.timedelta(minutes=15)
@@ -85,3 +96,43 @@ def service_minute_counts(*, service: Service) -> tuple[list[dt.datetime], list[
         times.append(minute)
         counts.append(total)
     return times, counts
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    """The service's status now, and counted vs expected reports over the last closed minutes."""
+
+    status: str
+    status_since: dt.datetime | None
+    window_minutes: int
+    expected: float
+    actual: int
+
+
+def service_status(*, service: Service, window_minutes: int = 15) -> ServiceStatus:
+    state = DetectorState.objects.filter(service=service).first()
+    if state is None or state.last_minute is None:
+        return ServiceStatus(Level.OK, None, window_minutes, 0.0, 0)
+    since = state.last_minute - dt.timedelta(minutes=window_minutes - 1)
+    window = ServiceMinute.objects.filter(service=service, minute__gte=since, minute__lte=state.last_minute)
+    totals = window.aggregate(expected=Sum("expected"), actual=Sum("count"))
+    return ServiceStatus(
+        status=state.level,
+        status_since=state.level_since,
+        window_minutes=window_minutes,
+        expected=round(totals["expected"] or 0.0, 3),
+        actual=totals["actual"] or 0,
+    )
+
+
+def outage_list(*, service_slug: str | None = None, status: str | None = None) -> QuerySet[Outage]:
+    outages = Outage.objects.select_related("service").order_by("-started_at", "-id")
+    if service_slug:
+        outages = outages.filter(service__slug=service_slug)
+    if status:
+        outages = outages.filter(status=status)
+    return outages
+
+
+def outage_get(*, outage_id: int) -> Outage | None:
+    return Outage.objects.select_related("service").prefetch_related("events").filter(pk=outage_id).first()

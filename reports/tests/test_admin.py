@@ -104,3 +104,17 @@ def test_reports_cannot_be_added_or_their_evidence_edited_in_admin(operator):
     report.refresh_from_db()
     assert report.comment == "original"
     assert report.comment_state == CommentState.HIDDEN
+
+
+def test_outages_and_detector_state_are_visible_read_only(operator):
+    from reports.models import DetectorState, Outage, OutageEvent
+
+    service = make_service()
+    outage = Outage.objects.create(service=service, confidence="crowd", started_at="2026-11-26T12:00:00Z")
+    OutageEvent.objects.create(outage=outage, at="2026-11-26T12:00:00Z", kind="opened", data={"actual": 30})
+    DetectorState.objects.create(service=service)
+    page = operator.get(f"/admin/reports/outage/{outage.pk}/change/")
+    assert page.status_code == 200
+    assert "opened" in page.content.decode()
+    assert operator.get("/admin/reports/outage/add/").status_code == 403
+    assert operator.get("/admin/reports/detectorstate/").status_code == 200

@@ -1,0 +1,87 @@
+"""REST API v1: outages and their timelines (basic form; filters and webhooks come with the API issue)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import exceptions, generics, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from .models import OutageStatus
+from .selectors import outage_get, outage_list
+
+
+class OutageEventSerializer(serializers.Serializer):
+    class Meta:
+        ref_name = "OutageEvent"
+
+    at = serializers.DateTimeField()
+    kind = serializers.CharField()
+    data = serializers.JSONField(help_text="The numbers behind the event: actual vs expected, the probe...")
+
+
+class OutageSerializer(serializers.Serializer):
+    class Meta:
+        ref_name = "Outage"
+
+    id = serializers.IntegerField()
+    service = serializers.CharField(source="service.slug")
+    status = serializers.CharField()
+    confidence = serializers.CharField(help_text="confirmed (reports and probes), crowd (reports), probe (probes).")
+    level = serializers.CharField()
+    started_at = serializers.DateTimeField()
+    resolved_at = serializers.DateTimeField(allow_null=True)
+    peak_at = serializers.DateTimeField(allow_null=True)
+    peak_count = serializers.IntegerField()
+    peak_expected = serializers.FloatField()
+    issue_types = serializers.JSONField(help_text="Counted reports during the outage by issue type.")
+    countries = serializers.JSONField(help_text="Counted reports by country over the hours it spans.")
+
+
+class OutageListApi(generics.ListAPIView):
+    """Outages, newest first; `?service=` and `?status=open|resolved` narrow them."""
+
+    class FilterSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "OutageListFilter"
+
+        service = serializers.CharField(required=False, max_length=64)
+        status = serializers.ChoiceField(choices=OutageStatus.choices, required=False)
+
+    serializer_class = OutageSerializer
+
+    def get_queryset(self) -> Any:
+        filters = self.FilterSerializer(data=self.request.query_params)
+        filters.is_valid(raise_exception=True)
+        return outage_list(
+            service_slug=filters.validated_data.get("service"), status=filters.validated_data.get("status")
+        )
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("service", str, description="Service slug."),
+            OpenApiParameter("status", str, enum=["open", "resolved"]),
+        ]
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class OutageDetailApi(APIView):
+    """One outage with its timeline, in time order."""
+
+    class OutputSerializer(OutageSerializer):
+        class Meta:
+            ref_name = "OutageDetail"
+
+        timeline = OutageEventSerializer(many=True, source="events.all")
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request: Request, outage_id: int) -> Response:
+        outage = outage_get(outage_id=outage_id)
+        if outage is None:
+            raise exceptions.NotFound({"outage": [f"No outage with id {outage_id}."]})
+        return Response(self.OutputSerializer(outage).data)

@@ -1,0 +1,346 @@
+"""Writes for detection: rollups, the per-service detection tick, outages and their timelines.
+
+A tick locks the service's DetectorState row, then runs the pure detector
+(reports/detection.py) over every closed minute since the last one it
+processed, in order, and turns the tracker's transitions into Outage rows
+and OutageEvents. The state, the rollups it read and the outage it wrote
+commit together, so a crashed tick leaves nothing half-done, a second
+worker finds the row locked (or the minutes done), and after a stop the
+missed minutes are caught up in order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Count
+from django.db.models.functions import TruncHour, TruncMinute
+
+from probes.models import Probe, ProbeEvent, ProbeState
+
+from .detection import OK, OUTAGE, Detector, Params, Step, Tracker, Transition
+from .models import (
+    Confidence,
+    CountryHour,
+    DetectorState,
+    EventKind,
+    IssueType,
+    Level,
+    Outage,
+    OutageEvent,
+    OutageStatus,
+    Report,
+    ReportMinute,
+    Service,
+    ServiceMinute,
+)
+
+logger = logging.getLogger(__name__)
+
+MINUTE = dt.timedelta(minutes=1)
+HOUR = dt.timedelta(hours=1)
+# Reports are written as they come, but the simulator (and a slow web
+# process) may write a minute's last reports a little after it closes.
+SETTLE = dt.timedelta(seconds=20)
+LATE_MINUTES = 5  # rollups are recomputed this far back on every tick
+BOOTSTRAP_DAYS = 14  # a new detector learns from this much existing history
+CHUNK_MINUTES = 720  # minutes per transaction when catching up
+
+
+def _floor_minute(at: dt.datetime) -> dt.datetime:
+    return at.replace(second=0, microsecond=0)
+
+
+def _floor_hour(at: dt.datetime) -> dt.datetime:
+    return at.replace(minute=0, second=0, microsecond=0)
+
+
+# --- rollups -------------------------------------------------------------------
+
+
+def rollups_refresh(*, service: Service, since: dt.datetime, until: dt.datetime) -> None:
+    """Recompute the minute rollups in [since, until) and the hour rollups of the hours they touch.
+
+    Idempotent: the rows for the range are rebuilt from counted reports, so
+    running it twice gives the same numbers and late reports are folded in.
+    """
+    since, until = _floor_minute(since), _floor_minute(until)
+    if since >= until:
+        return
+    counted = Report.objects.filter(service=service, counted=True)
+    per_minute = (
+        counted.filter(created_at__gte=since, created_at__lt=until)
+        .annotate(minute=TruncMinute("created_at"))
+        .values("minute", "issue_type_id")
+        .annotate(n=Count("id"))
+    )
+    with transaction.atomic():
+        ReportMinute.objects.filter(service=service, minute__gte=since, minute__lt=until).delete()
+        ReportMinute.objects.bulk_create(
+            ReportMinute(service=service, issue_type_id=r["issue_type_id"], minute=r["minute"], count=r["n"])
+            for r in per_minute
+        )
+        first_hour, last_hour = _floor_hour(since), _floor_hour(until - MINUTE) + HOUR
+        per_hour = (
+            counted.filter(created_at__gte=first_hour, created_at__lt=last_hour)
+            .annotate(hour=TruncHour("created_at"))
+            .values("hour", "country")
+            .annotate(n=Count("id"))
+        )
+        CountryHour.objects.filter(service=service, hour__gte=first_hour, hour__lt=last_hour).delete()
+        CountryHour.objects.bulk_create(
+            CountryHour(service=service, country=r["country"], hour=r["hour"], count=r["n"]) for r in per_hour
+        )
+
+
+# --- probes as evidence ----------------------------------------------------------
+
+
+class ProbeTimeline:
+    """Whether any of a service's probes was down (by quorum) at a given minute, and its changes."""
+
+    def __init__(self, service: Service, start: dt.datetime, end: dt.datetime) -> None:
+        probes = list(Probe.objects.filter(service=service, enabled=True).values_list("id", "name"))
+        self.names = dict(probes)
+        ids = list(self.names)
+        self.state: dict[int, str] = {}
+        for probe_id in ids:
+            before = (
+                ProbeEvent.objects.filter(probe_id=probe_id, region="", at__lt=start).order_by("-at", "-id").first()
+            )
+            self.state[probe_id] = before.to_state if before else ProbeState.UNKNOWN
+        self.events = list(
+            ProbeEvent.objects.filter(probe_id__in=ids, region="", at__gte=start, at__lt=end).order_by("at", "id")
+        )
+        self._next = 0
+
+    def advance(self, until: dt.datetime) -> list[ProbeEvent]:
+        """Apply the probe changes before `until`; return them."""
+        changed = []
+        while self._next < len(self.events) and self.events[self._next].at < until:
+            event = self.events[self._next]
+            self.state[event.probe_id] = event.to_state
+            changed.append(event)
+            self._next += 1
+        return changed
+
+    @property
+    def down(self) -> bool:
+        return any(s == ProbeState.DOWN for s in self.state.values())
+
+
+# --- the tick -------------------------------------------------------------------
+
+
+@dataclass
+class TickResult:
+    minutes: int
+    opened: int
+
+
+def detection_tick(*, service_id: int, now: dt.datetime, params: Params | None = None) -> TickResult:
+    """Process every closed minute of one service not yet processed; returns what it did."""
+    params = params or Params()
+    upto = _floor_minute(now - SETTLE)  # minutes strictly before this are closed
+    total = TickResult(0, 0)
+    while True:
+        done = _tick_chunk(service_id=service_id, upto=upto, params=params)
+        if done is None:
+            return total
+        total.minutes += done.minutes
+        total.opened += done.opened
+        if done.minutes < CHUNK_MINUTES:
+            return total
+
+
+def _start_minute(service: Service, upto: dt.datetime) -> dt.datetime:
+    """Where a new detector starts: the oldest recent report, so it learns the existing history."""
+    first = (
+        Report.objects.filter(service=service, created_at__gte=upto - dt.timedelta(days=BOOTSTRAP_DAYS))
+        .order_by("created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    return _floor_minute(first) - MINUTE if first else upto - 2 * MINUTE
+
+
+def _tick_chunk(*, service_id: int, upto: dt.datetime, params: Params) -> TickResult | None:
+    with transaction.atomic():
+        service = Service.objects.filter(pk=service_id, active=True).first()
+        if service is None:
+            return None
+        DetectorState.objects.get_or_create(service=service, defaults={"last_minute": _start_minute(service, upto)})
+        # The lock that makes ticks safe on many workers: a second one skips.
+        state = DetectorState.objects.select_for_update(skip_locked=True).filter(service=service).first()
+        if state is None:
+            return None
+        first = state.last_minute + MINUTE if state.last_minute else upto - MINUTE
+        last = min(upto - MINUTE, first + (CHUNK_MINUTES - 1) * MINUTE)
+        if first > last:
+            return TickResult(0, 0)
+        rollups_refresh(service=service, since=min(first, upto - LATE_MINUTES * MINUTE), until=last + MINUTE)
+        result = _process(service, state, first, last, params)
+        state.last_minute = last
+        state.save()
+        return result
+
+
+def _process(
+    service: Service, state: DetectorState, first: dt.datetime, last: dt.datetime, params: Params
+) -> TickResult:
+    saved = state.state or {}
+    detector = Detector.from_state(saved["detector"], params) if "detector" in saved else Detector(1.0, params)
+    tracker = Tracker.from_state(saved["tracker"], params) if "tracker" in saved else Tracker(params)
+    types = {it.pk: it.key for it in IssueType.objects.filter(service=service)}
+    per_minute: dict[dt.datetime, dict[str, int]] = defaultdict(dict)
+    for minute, type_id, count in ReportMinute.objects.filter(
+        service=service, minute__gte=first, minute__lte=last
+    ).values_list("minute", "issue_type_id", "count"):
+        per_minute[minute][types.get(type_id, "?")] = count
+    probes = ProbeTimeline(service, first, last + MINUTE)
+    outage = Outage.objects.filter(service=service, status=OutageStatus.OPEN).first()
+    if outage is None and tracker.open:
+        tracker.open = False  # the outage was closed by hand: start afresh
+    opened = 0
+    minutes = []
+    at = first
+    while at <= last:
+        counts = per_minute.get(at, {})
+        step = detector.update(at, sum(counts.values()))
+        changes = probes.advance(at + MINUTE)
+        transitions = tracker.update(step, probe_down=probes.down, interval_minutes=1.0)
+        outage, new = _apply(service, outage, step, counts, transitions, changes, probes, tracker)
+        opened += new
+        level = Level.OUTAGE if tracker.open and tracker.level == OUTAGE else step.level
+        minutes.append(
+            ServiceMinute(
+                service=service,
+                minute=at,
+                count=step.count,
+                expected=step.expected,
+                dispersion=step.dispersion,
+                level=level,
+            )
+        )
+        shown = tracker.level if tracker.open else step.level
+        if shown != state.level:
+            state.level, state.level_since = shown, at + MINUTE
+        at += MINUTE
+    ServiceMinute.objects.filter(service=service, minute__gte=first, minute__lte=last).delete()
+    ServiceMinute.objects.bulk_create(minutes)
+    state.state = {"detector": detector.to_state(), "tracker": tracker.to_state()}
+    return TickResult(len(minutes), opened)
+
+
+def _event(outage: Outage, kind: EventKind, at: dt.datetime, data: dict) -> OutageEvent:
+    return OutageEvent.objects.create(outage=outage, kind=kind, at=at, data=data)
+
+
+def _apply(
+    service: Service,
+    outage: Outage | None,
+    step: Step,
+    counts: dict[str, int],
+    transitions: list[Transition],
+    probe_changes: list[ProbeEvent],
+    probes: ProbeTimeline,
+    tracker: Tracker,
+) -> tuple[Outage | None, int]:
+    """Write one minute's outage changes; returns the open outage (if any) and 1 if one opened."""
+    opened = 0
+    for t in transitions:
+        if t.kind == "opened" and outage is not None:
+            # The tracker lost its state (a reset) while an outage stayed open: carry on with it.
+            logger.warning("service %s: tracker reopened an outage that was still open", service.pk)
+        elif t.kind == "opened":
+            by_reports = t.data["by"] == "reports"
+            outage = Outage.objects.create(
+                service=service,
+                confidence=Confidence.CROWD if by_reports else Confidence.PROBE,
+                level=t.data["level"] if t.data["level"] != OK else Level.OUTAGE,
+                started_at=t.at,
+                reports_confirmed=by_reports,
+                probes_confirmed=probes.down,
+            )
+            if "rising_since" in t.data:
+                _event(outage, EventKind.REPORTS_RISING, dt.datetime.fromisoformat(t.data["rising_since"]), {})
+            _event(outage, EventKind.OPENED, t.at, t.data)
+            opened = 1
+        elif t.kind == "reopened":
+            outage = (
+                Outage.objects.filter(service=service, status=OutageStatus.RESOLVED).order_by("-resolved_at").first()
+            )
+            if outage is None:
+                continue
+            outage.status, outage.resolved_at = OutageStatus.OPEN, None
+            _event(outage, EventKind.REOPENED, t.at, t.data)
+        elif outage is None:
+            continue
+        elif t.kind == "level_changed":
+            outage.level = t.data["to"]
+            _event(outage, EventKind.LEVEL_CHANGED, t.at, t.data)
+        elif t.kind == "peak":
+            outage.peak_at, outage.peak_count, outage.peak_expected = t.at, t.data["count"], t.data["expected"]
+            OutageEvent.objects.update_or_create(
+                outage=outage, kind=EventKind.PEAK, defaults={"at": t.at, "data": t.data}
+            )
+        elif t.kind == "resolved":
+            outage.status, outage.resolved_at = OutageStatus.RESOLVED, t.at + MINUTE
+            _event(outage, EventKind.RESOLVED, t.at + MINUTE, t.data)
+    if outage is None:
+        return None, opened
+    for change in probe_changes:
+        kind = EventKind.PROBE_DOWN if change.to_state == ProbeState.DOWN else EventKind.PROBE_UP
+        if change.to_state in (ProbeState.DOWN, ProbeState.UP):
+            _event(
+                outage,
+                kind,
+                change.at,
+                {"probe": change.probe_id, "name": probes.names.get(change.probe_id), "evidence": change.evidence},
+            )
+    if outage.status == OutageStatus.OPEN:
+        _accumulate(outage, step, counts, probes, tracker)
+    if transitions or probe_changes:
+        outage.countries = outage_countries(outage)
+    outage.save()
+    return (outage if outage.status == OutageStatus.OPEN else None), opened
+
+
+def _accumulate(outage: Outage, step: Step, counts: dict[str, int], probes: ProbeTimeline, tracker: Tracker) -> None:
+    """Fold one minute into the open outage: issue-type mix, evidence, confidence."""
+    before = _top(outage.issue_types)
+    mix = dict(outage.issue_types)
+    for key, n in counts.items():
+        mix[key] = mix.get(key, 0) + n
+    outage.issue_types = mix
+    after = _top(mix)
+    if before and after != before:
+        _event(outage, EventKind.ISSUE_MIX_CHANGED, step.at, {"from": before, "to": after, "counts": mix})
+    outage.reports_confirmed = outage.reports_confirmed or step.level == OUTAGE
+    outage.probes_confirmed = outage.probes_confirmed or probes.down
+    if outage.reports_confirmed and outage.probes_confirmed:
+        outage.confidence = Confidence.CONFIRMED
+    elif outage.probes_confirmed and not outage.reports_confirmed:
+        outage.confidence = Confidence.PROBE
+    else:
+        outage.confidence = Confidence.CROWD
+
+
+def _top(mix: dict[str, int]) -> str | None:
+    return max(mix, key=lambda k: (mix[k], k)) if mix and max(mix.values()) > 0 else None
+
+
+def outage_countries(outage: Outage) -> dict[str, int]:
+    """Counted reports by country over the hours the outage spans (from the hourly rollups)."""
+    end = outage.resolved_at or outage.started_at + dt.timedelta(days=1)
+    rows = CountryHour.objects.filter(
+        service=outage.service, hour__gte=_floor_hour(outage.started_at), hour__lt=end
+    ).values_list("country", "count")
+    totals: dict[str, int] = defaultdict(int)
+    for country, count in rows:
+        totals[country or "??"] += count
+    return dict(sorted(totals.items(), key=lambda kv: -kv[1]))

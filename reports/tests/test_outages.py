@@ -1,0 +1,233 @@
+"""The detection tick over real rows: rollups, outages, timelines, probes, catch-up, concurrency."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+from django.db import connections
+from django.test import Client
+
+from probes.models import Probe, ProbeEvent, ProbeState
+from reports.models import (
+    Channel,
+    Confidence,
+    DetectorState,
+    EventKind,
+    IssueType,
+    Level,
+    Outage,
+    OutageEvent,
+    OutageStatus,
+    Report,
+    ReportMinute,
+    ServiceMinute,
+)
+from reports.outages import detection_tick, rollups_refresh
+from reports.tests.factories import make_service
+
+pytestmark = pytest.mark.django_db
+
+T0 = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
+MINUTE = dt.timedelta(minutes=1)
+
+
+def add_reports(service, start: dt.datetime, per_minute: list[int], issue_type: str = "payment", country="DE"):
+    """Counted reports, `per_minute[i]` of them in minute i after `start` (test data, written in bulk)."""
+    it = IssueType.objects.get(service=service, key=issue_type)
+    rows = []
+    for i, n in enumerate(per_minute):
+        for j in range(n):
+            at = start + i * MINUTE + dt.timedelta(seconds=(j * 7) % 60)
+            rows.append(
+                Report(
+                    service=service,
+                    issue_type=it,
+                    created_at=at,
+                    channel=Channel.API,
+                    reporter=f"{i}-{j}-{issue_type}",
+                    counted=True,
+                    country=country,
+                )
+            )
+    Report.objects.bulk_create(rows)
+
+
+def quiet(minutes: int, rate_pattern=(1, 0, 2, 1, 1, 0, 1, 2)) -> list[int]:
+    return [rate_pattern[i % len(rate_pattern)] for i in range(minutes)]
+
+
+@pytest.fixture
+def shop():
+    return make_service()
+
+
+def scenario(shop, *, spike_at=180, spike=20, spike_minutes=20, after=40):
+    """Three quiet hours, a spike of `spike` reports a minute, then quiet again."""
+    add_reports(shop, T0, quiet(spike_at), "server")
+    add_reports(shop, T0 + spike_at * MINUTE, [spike] * spike_minutes, "payment")
+    add_reports(shop, T0 + (spike_at + spike_minutes) * MINUTE, quiet(after), "server")
+    return T0 + spike_at * MINUTE, T0 + (spike_at + spike_minutes + after) * MINUTE
+
+
+def test_spike_opens_an_outage_with_a_timeline_and_resolves_after_it(shop):
+    spike, end = scenario(shop)
+    detection_tick(service_id=shop.pk, now=end + MINUTE)
+    outage = Outage.objects.get(service=shop)
+    assert outage.status == OutageStatus.RESOLVED
+    assert outage.confidence == Confidence.CROWD
+    assert spike <= outage.started_at <= spike + 2 * MINUTE
+    assert spike + 20 * MINUTE <= outage.resolved_at <= spike + 40 * MINUTE
+    assert outage.peak_count == 20 and spike <= outage.peak_at < spike + 20 * MINUTE
+    assert outage.issue_types["payment"] >= 20 * 18
+    assert outage.countries == {"DE": outage.countries["DE"]} and outage.countries["DE"] > 0
+    kinds = list(OutageEvent.objects.filter(outage=outage).values_list("kind", flat=True))
+    assert kinds[0] in (EventKind.OPENED, EventKind.REPORTS_RISING)
+    assert EventKind.PEAK in kinds and kinds[-1] == EventKind.RESOLVED
+    opened = OutageEvent.objects.get(outage=outage, kind=EventKind.OPENED)
+    assert opened.data["actual"] > opened.data["expected"]
+    state = DetectorState.objects.get(service=shop)
+    assert state.level == Level.OK and state.last_minute == end - MINUTE
+    assert ServiceMinute.objects.filter(service=shop).count() >= 240
+
+
+def test_issue_mix_change_is_on_the_timeline(shop):
+    spike, end = scenario(shop)
+    detection_tick(service_id=shop.pk, now=end + MINUTE)
+    outage = Outage.objects.get()
+    change = OutageEvent.objects.filter(outage=outage, kind=EventKind.ISSUE_MIX_CHANGED).first()
+    # The outage starts with the spike's payment reports: no change from server expected unless
+    # quiet server reports lead in the first minute; either way the final mix is payment-led.
+    assert max(outage.issue_types, key=outage.issue_types.get) == "payment"
+    if change:
+        assert change.data["to"] == "payment"
+
+
+def test_ticking_minute_by_minute_gives_the_same_outage_as_catching_up_at_once(shop):
+    spike, end = scenario(shop)
+    other = make_service("amazon", "Amazon")
+    add_reports(other, T0, quiet(180), "server")
+    add_reports(other, spike, [20] * 20, "payment")
+    add_reports(other, spike + 20 * MINUTE, quiet(40), "server")
+    now = T0 + 2 * MINUTE
+    while now <= end + MINUTE:
+        detection_tick(service_id=shop.pk, now=now)
+        now += 7 * MINUTE
+    detection_tick(service_id=shop.pk, now=end + MINUTE)
+    detection_tick(service_id=other.pk, now=end + MINUTE)
+    a, b = Outage.objects.get(service=shop), Outage.objects.get(service=other)
+    assert (a.started_at, a.resolved_at, a.peak_at) == (b.started_at, b.resolved_at, b.peak_at)
+
+
+def test_a_second_tick_for_the_same_minutes_does_nothing(shop):
+    _, end = scenario(shop)
+    detection_tick(service_id=shop.pk, now=end + MINUTE)
+    events = OutageEvent.objects.count()
+    assert detection_tick(service_id=shop.pk, now=end + MINUTE).minutes == 0
+    assert OutageEvent.objects.count() == events
+    assert Outage.objects.count() == 1
+
+
+def test_a_new_spike_soon_after_resolution_reopens_the_same_outage(shop):
+    add_reports(shop, T0, quiet(180), "server")
+    s1 = T0 + 180 * MINUTE
+    add_reports(shop, s1, [20] * 15, "payment")
+    add_reports(shop, s1 + 15 * MINUTE, quiet(25), "server")  # resolves ~20 minutes after the spike
+    s2 = s1 + 40 * MINUTE
+    add_reports(shop, s2, [25] * 10, "payment")
+    add_reports(shop, s2 + 10 * MINUTE, quiet(40), "server")
+    detection_tick(service_id=shop.pk, now=s2 + 51 * MINUTE)
+    outage = Outage.objects.get()
+    kinds = list(OutageEvent.objects.filter(outage=outage).values_list("kind", flat=True))
+    assert kinds.count(EventKind.RESOLVED) == 2
+    assert EventKind.REOPENED in kinds
+    assert outage.peak_count == 25
+
+
+def probe_down(shop, at: dt.datetime, up_at: dt.datetime | None = None) -> Probe:
+    probe = Probe.objects.create(service=shop, name="homepage", kind="http", target="https://example.com/")
+    ProbeEvent.objects.create(probe=probe, at=at, region="", from_state="up", to_state=ProbeState.DOWN, evidence={})
+    if up_at:
+        ProbeEvent.objects.create(probe=probe, at=up_at, region="", from_state="down", to_state=ProbeState.UP)
+    return probe
+
+
+def test_a_probe_down_by_quorum_opens_a_probe_outage(shop):
+    add_reports(shop, T0, quiet(120), "server")
+    probe_down(shop, T0 + 90 * MINUTE, up_at=T0 + 100 * MINUTE)
+    detection_tick(service_id=shop.pk, now=T0 + 121 * MINUTE)
+    outage = Outage.objects.get()
+    assert outage.confidence == Confidence.PROBE
+    assert outage.started_at == T0 + 90 * MINUTE
+    kinds = list(OutageEvent.objects.filter(outage=outage).values_list("kind", flat=True))
+    assert EventKind.PROBE_DOWN in kinds and EventKind.PROBE_UP in kinds and kinds[-1] == EventKind.RESOLVED
+    assert outage.resolved_at >= T0 + 100 * MINUTE
+
+
+def test_reports_and_probes_together_are_confirmed(shop):
+    spike, end = scenario(shop)
+    probe_down(shop, spike + 3 * MINUTE, up_at=spike + 15 * MINUTE)
+    detection_tick(service_id=shop.pk, now=end + MINUTE)
+    assert Outage.objects.get().confidence == Confidence.CONFIRMED
+
+
+def test_probe_events_of_other_regions_do_not_count(shop):
+    add_reports(shop, T0, quiet(120), "server")
+    probe = Probe.objects.create(service=shop, name="homepage", kind="http", target="https://example.com/")
+    ProbeEvent.objects.create(probe=probe, at=T0 + 60 * MINUTE, region="eu", from_state="up", to_state="down")
+    detection_tick(service_id=shop.pk, now=T0 + 121 * MINUTE)
+    assert not Outage.objects.exists()
+
+
+def test_rollups_are_idempotent_and_take_late_reports(shop):
+    add_reports(shop, T0, [3, 0, 2])
+    rollups_refresh(service=shop, since=T0, until=T0 + 3 * MINUTE)
+    rollups_refresh(service=shop, since=T0, until=T0 + 3 * MINUTE)
+    assert list(ReportMinute.objects.order_by("minute").values_list("count", flat=True)) == [3, 2]
+    add_reports(shop, T0 + MINUTE, [4])  # late: its minute was rolled up already
+    rollups_refresh(service=shop, since=T0, until=T0 + 3 * MINUTE)
+    assert list(ReportMinute.objects.order_by("minute").values_list("count", flat=True)) == [3, 4, 2]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_ticking_at_once_make_one_outage(postgres, shop):
+    _, end = scenario(shop)
+    barrier = threading.Barrier(2)
+    errors = []
+
+    def tick():
+        try:
+            barrier.wait()
+            detection_tick(service_id=shop.pk, now=end + MINUTE)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=tick) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert Outage.objects.count() == 1
+    assert OutageEvent.objects.filter(kind=EventKind.OPENED).count() == 1
+    detection_tick(service_id=shop.pk, now=end + MINUTE)
+    assert ServiceMinute.objects.filter(service=shop).count() == (end - T0) // MINUTE
+
+
+def test_outages_api_lists_and_shows_the_timeline(shop):
+    _, end = scenario(shop)
+    detection_tick(service_id=shop.pk, now=end + MINUTE)
+    api = Client()
+    listing = api.get("/api/v1/outages/?service=tiktok-shop&status=resolved").json()
+    assert listing["count"] == 1
+    outage_id = listing["results"][0]["id"]
+    detail = api.get(f"/api/v1/outages/{outage_id}/").json()
+    assert detail["service"] == "tiktok-shop" and detail["confidence"] == "crowd"
+    times = [e["at"] for e in detail["timeline"]]
+    assert times == sorted(times)
+    assert detail["timeline"][-1]["kind"] == "resolved"
+    assert api.get("/api/v1/outages/?status=bogus").status_code == 400
+    assert api.get("/api/v1/outages/999999/").status_code == 404
