@@ -1,4 +1,4 @@
-"""API conventions shared by every app: one error body, pagination."""
+"""API conventions shared by every app: one error body, pagination, a JSON parser that cannot 500."""
 
 from __future__ import annotations
 
@@ -6,10 +6,24 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from rest_framework import exceptions, pagination
+from rest_framework import exceptions, pagination, parsers
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler as drf_exception_handler
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, with a body nested too deeply to parse refused like any malformed one.
+
+    Python's json module recurses once per level of nesting: a body of a thousand "[" raises
+    RecursionError, which DRF lets through as a 500.
+    """
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict[str, Any] | None = None) -> Any:
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError("JSON parse error - nested too deeply.") from None
 
 
 class PageNumberPagination(pagination.PageNumberPagination):

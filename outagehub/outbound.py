@@ -29,7 +29,10 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import dns.exception
+import dns.message
 import dns.nameserver
+import dns.query
+import dns.rdatatype
 import dns.resolver
 import httpcore
 import httpx
@@ -149,6 +152,25 @@ def dns_resolver(nameservers: list[str] | None) -> dns.resolver.Resolver:
     resolver = dns.resolver.Resolver(configure=False)
     resolver.nameservers = [dns.nameserver.Do53Nameserver(*parse_nameserver(ns)) for ns in nameservers]
     return resolver
+
+
+def nameservers_answer(nameservers: list[str], *, timeout: float) -> bool:
+    """True if any of ``nameservers`` answers a query at all within ``timeout`` seconds (in total).
+
+    Any response counts, an error (NXDOMAIN, SERVFAIL, REFUSED) too: it proves the resolver is
+    there and reachable, which is all a caller telling "our resolver is dead" from "their DNS is
+    broken" needs. Each nameserver gets an equal share of the time, so one dead server does not
+    use up the others' chance. Raises ValueError for a malformed nameserver.
+    """
+    endpoints = [parse_nameserver(ns) for ns in nameservers]
+    query = dns.message.make_query(".", dns.rdatatype.NS)  # any resolver knows where the root is
+    for host, port in endpoints:
+        try:
+            dns.query.udp(query, host, port=port, timeout=timeout / len(endpoints))
+        except (dns.exception.DNSException, OSError):
+            continue
+        return True
+    return False
 
 
 def _getaddrinfo(host: str, port: int, timeout: float) -> list[IPAddress]:
@@ -408,8 +430,13 @@ def _cap_redirect_body(response: httpx.Response) -> None:
 
 
 def tls_context(ca_file: str | None = None) -> ssl.SSLContext:
-    """Client TLS context verifying against the system CA store, or only against ``ca_file``."""
-    return ssl.create_default_context(cafile=ca_file) if ca_file else ssl.create_default_context()
+    """Client TLS context verifying against the system CA store, plus the CAs in ``ca_file`` if given."""
+    # create_default_context(cafile=...) would load that file *instead of* the system store: an
+    # operator adding an internal CA would silently lose every public one.
+    context = ssl.create_default_context()
+    if ca_file:
+        context.load_verify_locations(cafile=ca_file)
+    return context
 
 
 def http_client(
@@ -428,7 +455,8 @@ def http_client(
     wait; ``total_timeout`` (seconds from now), if given, bounds all the client's requests
     together, redirects and body included. Redirects are followed up to ``max_redirects`` (then
     httpx.TooManyRedirects); 0 means do not follow, return the 3xx. ``verify=True`` means the
-    system CA store (see tls_context). BlockedAddress propagates out of requests unchanged.
+    system CA store (tls_context adds an extra bundle to it). BlockedAddress propagates out of
+    requests unchanged.
     """
     backend = GuardedBackend(
         allow_private=allow_private,

@@ -75,6 +75,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: answers /healthz before the Host header is checked (see outagehub/health.py).
+    "outagehub.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -232,7 +234,7 @@ LOGGING = {
 REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_AUTHENTICATION_CLASSES": [],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["outagehub.api.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "outagehub.api.PageNumberPagination",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -248,7 +250,9 @@ SPECTACULAR_SETTINGS = {
 
 # --- OutageHub ----------------------------------------------------------------
 # CIDRs of reverse proxies whose X-Forwarded-For we believe. Empty: trust none,
-# the client is the socket peer.
+# the client is the socket peer. The entry "unix" trusts a proxy connected over
+# a unix socket (REMOTE_ADDR empty or "unix:..."); without it such requests have
+# no client address and share one reporter identity and rate-limit bucket.
 OUTAGEHUB_TRUSTED_PROXIES = envlist("OUTAGEHUB_TRUSTED_PROXIES")
 # Reports one client address may file, e.g. "10/min", "100/hour".
 OUTAGEHUB_REPORT_RATE_LIMIT = os.environ.get("OUTAGEHUB_REPORT_RATE_LIMIT", "10/min")
@@ -293,6 +297,10 @@ CELERY_BEAT_SCHEDULE = {
     "probes-enqueue-due": {
         "task": "probes.tasks.probes_enqueue_due",
         "schedule": float(PROBES_SCHEDULER_INTERVAL_SECONDS),
+    },
+    "detection-tick": {
+        "task": "reports.tasks.detection_tick_all",
+        "schedule": float(envint("OUTAGEHUB_DETECTION_INTERVAL_SECONDS", 30)),
     },
     "probes-rollup-and-prune": {"task": "probes.tasks.probes_rollup_and_prune", "schedule": 900.0},
 }

@@ -58,7 +58,7 @@ class RegionStateInline(admin.TabularInline):
     model = ProbeRegionState
     extra = 0
     can_delete = False
-    readonly_fields = ("region", "state", "failures", "degradations", "successes", "last_slot")
+    readonly_fields = ("region", "state", "failures", "degradations", "successes", "recoveries", "last_slot")
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import Any
+from urllib.parse import unquote_plus
 
+from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, generics, pagination, serializers
 
@@ -22,9 +26,65 @@ class TimeCursorPagination(pagination.CursorPagination):
     max_page_size = 500
     ordering = ("-checked_at", "-id")
 
+    def decode_cursor(self, request: Any) -> pagination.Cursor | None:
+        cursor = super().decode_cursor(request)
+        if cursor is not None and cursor.position is not None and not _is_position(cursor.position):
+            raise exceptions.NotFound(self.invalid_cursor_message)
+        return cursor
+
+
+def _is_position(text: str) -> bool:
+    """Whether a cursor's position is one we could have written: an aware datetime UTC can hold.
+
+    Cursors are opaque to clients but not signed. A crafted position that is no date, or one
+    such as 0001-01-01 00:00:00+14:00 that overflows when converted to UTC, would otherwise
+    reach the database layer: a 500 on SQLite, an empty page on PostgreSQL.
+    """
+    try:
+        at = parse_datetime(text)
+        if at is None or at.tzinfo is None:
+            return False
+        at.astimezone(dt.UTC)  # OverflowError past either end of the calendar
+    except (ValueError, OverflowError):
+        return False
+    return True
+
 
 class EventCursorPagination(TimeCursorPagination):
     ordering = ("-at", "-id")
+
+
+# Query parameter names that usually carry a credential: "api_key", "access_token", "X-Amz-Signature"...
+_SECRET_PARAM = re.compile(r"token|key|secret|pass|pwd|sig|auth|credential|session", re.IGNORECASE)
+REDACTED = "***"
+
+
+def redact_target(target: str) -> str:
+    """A probe target fit for the public API: a URL's credentials replaced by ``***``.
+
+    The user and password of ``https://user:pass@host/`` go, and so do the values of query
+    parameters whose names look secret (``?token=...``, ``?api_key=...``); the rest is kept as
+    written. Targets that are not URLs (host:port, host names) carry no credentials.
+    """
+    scheme, sep, rest = target.partition("://")
+    if not sep:
+        return target
+    end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    authority, tail = rest[:end], rest[end:]
+    if "@" in authority:
+        authority = f"{REDACTED}@{authority.rpartition('@')[2]}"
+    before_fragment, hash_sign, fragment = tail.partition("#")
+    path, question, query = before_fragment.partition("?")
+    if question:
+        query = "&".join(_redact_parameter(p) for p in query.split("&"))
+    return f"{scheme}://{authority}{path}{question}{query}{hash_sign}{fragment}"
+
+
+def _redact_parameter(parameter: str) -> str:
+    name, equals, _ = parameter.partition("=")
+    if equals and _SECRET_PARAM.search(unquote_plus(name)):
+        return f"{name}={REDACTED}"
+    return parameter
 
 
 def _probe_or_404(probe_id: int) -> Probe:
@@ -42,7 +102,7 @@ class ProbeSerializer(serializers.Serializer):
     service = serializers.CharField(source="service.slug")
     name = serializers.CharField()
     kind = serializers.CharField()
-    target = serializers.CharField()
+    target = serializers.SerializerMethodField(help_text="Credentials in a URL target are shown as ***.")
     interval_seconds = serializers.IntegerField()
     timeout_seconds = serializers.FloatField()
     failure_threshold = serializers.IntegerField()
@@ -50,6 +110,9 @@ class ProbeSerializer(serializers.Serializer):
     regions = serializers.SerializerMethodField()
     state = serializers.CharField()
     state_since = serializers.DateTimeField()
+
+    def get_target(self, probe: Probe) -> str:
+        return redact_target(probe.target)
 
     def get_regions(self, probe: Probe) -> list[str]:
         return probe_regions(probe)

@@ -10,7 +10,15 @@ from rest_framework import serializers
 from reports.models import Service
 
 from .checkers import json_equal, validate_config
-from .models import Probe, ProbeKind, region_validator
+from .models import (
+    INTERVAL_MAX_SECONDS,
+    INTERVAL_MIN_SECONDS,
+    TIMEOUT_MAX_SECONDS,
+    TIMEOUT_MIN_SECONDS,
+    Probe,
+    ProbeKind,
+    region_validator,
+)
 
 PROBE_FIELDS = (
     "name",
@@ -30,8 +38,12 @@ class ProbeEntry(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     kind = serializers.ChoiceField(choices=ProbeKind.choices)
     target = serializers.CharField(max_length=500)
-    interval = serializers.IntegerField(min_value=10, default=60, help_text="Seconds between checks.")
-    timeout = serializers.FloatField(min_value=0.1, max_value=120, default=10.0, help_text="Seconds.")
+    interval = serializers.IntegerField(
+        min_value=INTERVAL_MIN_SECONDS, max_value=INTERVAL_MAX_SECONDS, default=60, help_text="Seconds between checks."
+    )
+    timeout = serializers.FloatField(
+        min_value=TIMEOUT_MIN_SECONDS, max_value=TIMEOUT_MAX_SECONDS, default=10.0, help_text="Seconds."
+    )
     failure_threshold = serializers.IntegerField(min_value=1, max_value=100, default=3)
     success_threshold = serializers.IntegerField(min_value=1, max_value=100, default=2)
     regions = serializers.ListField(

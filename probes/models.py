@@ -1,10 +1,15 @@
 from __future__ import annotations
 
-from django.core.validators import MinValueValidator, RegexValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 
 from reports.models import Service
+
+# Bounds of a probe's schedule, in seconds. The timeout bound also sizes the Celery time limits
+# of probes.tasks.probes_run_check; a day is the longest interval the scheduler is meant for.
+INTERVAL_MIN_SECONDS, INTERVAL_MAX_SECONDS = 10, 86400
+TIMEOUT_MIN_SECONDS, TIMEOUT_MAX_SECONDS = 0.1, 120.0
 
 # A region is also a queue name (probes.<region>): keep it short and plain.
 region_validator = RegexValidator(
@@ -57,8 +62,12 @@ class Probe(models.Model):
     kind = models.CharField(max_length=8, choices=ProbeKind.choices)
     target = models.CharField(max_length=500, help_text="URL (http), host:port (tcp, tls) or host name (dns).")
     config = models.JSONField(default=dict, blank=True, help_text="Kind-specific options, see README.")
-    interval_seconds = models.PositiveIntegerField(default=60, validators=[MinValueValidator(10)])
-    timeout_seconds = models.FloatField(default=10.0, validators=[MinValueValidator(0.1)])
+    interval_seconds = models.PositiveIntegerField(
+        default=60, validators=[MinValueValidator(INTERVAL_MIN_SECONDS), MaxValueValidator(INTERVAL_MAX_SECONDS)]
+    )
+    timeout_seconds = models.FloatField(
+        default=10.0, validators=[MinValueValidator(TIMEOUT_MIN_SECONDS), MaxValueValidator(TIMEOUT_MAX_SECONDS)]
+    )
     failure_threshold = models.PositiveSmallIntegerField(default=3, validators=[MinValueValidator(1)])
     success_threshold = models.PositiveSmallIntegerField(default=2, validators=[MinValueValidator(1)])
     regions = models.JSONField(default=list, blank=True, help_text='Region names, e.g. ["local"]. Empty: local.')
@@ -85,10 +94,12 @@ class ProbeRegionState(models.Model):
     probe = models.ForeignKey(Probe, on_delete=models.CASCADE, related_name="region_states")
     region = models.CharField(max_length=40)
     state = models.CharField(max_length=10, choices=ProbeState.choices, default=ProbeState.UNKNOWN)
-    # Consecutive results pointing away from the current state, by direction.
+    # Streaks of latest consecutive conclusive results (see probes/state.py): down, not up
+    # (degraded or down), up, and not down (up or degraded).
     failures = models.PositiveIntegerField(default=0)
     degradations = models.PositiveIntegerField(default=0)
     successes = models.PositiveIntegerField(default=0)
+    recoveries = models.PositiveIntegerField(default=0)
     last_slot = models.DateTimeField(null=True, blank=True)
 
     class Meta:

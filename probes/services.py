@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
@@ -13,9 +14,11 @@ from django.utils import timezone
 
 from .checkers import CheckResult
 from .models import Outcome, Probe, ProbeEvent, ProbeRegionState, ProbeResult, ProbeRollup, ProbeState
-from .state import RegionView, quorum_of, region_next
+from .state import RegionView, quorum_of, region_next, streak_behind
 
 HOUR = dt.timedelta(hours=1)
+
+logger = logging.getLogger(__name__)
 
 
 def probe_regions(probe: Probe) -> list[str]:
@@ -36,17 +39,35 @@ def probes_claim_due(*, now: dt.datetime) -> list[Claim]:
     The claim moves `next_run_at` forward with a conditional UPDATE on its
     old value, so two schedulers racing over the same probe cannot both
     win. After downtime a probe runs once now, not once per missed slot.
+    A probe whose row cannot be scheduled (an interval of 0, a date past
+    year 9999, regions that are not a list) is logged and skipped: it must
+    not keep every other probe from running.
     """
     claims = []
     due = Probe.objects.filter(enabled=True, service__active=True, next_run_at__lte=now)
     for probe in due.only("id", "next_run_at", "interval_seconds", "regions"):
-        slot = probe.next_run_at
-        interval = dt.timedelta(seconds=probe.interval_seconds)
-        # The first slot after now on the probe's own grid: late runs do not shift it.
-        following = slot + ((now - slot) // interval + 1) * interval
-        if Probe.objects.filter(pk=probe.pk, next_run_at=slot).update(next_run_at=following):
-            claims.append(Claim(probe.pk, slot, tuple(probe_regions(probe)), probe.interval_seconds))
+        try:
+            claim = _claim(probe, now)
+        except (ArithmeticError, TypeError, ValueError):
+            # Only what a bad value in the row raises; a database error still stops the run.
+            logger.exception("probe %s cannot be scheduled; skipped", probe.pk)
+            continue
+        if claim is not None:
+            claims.append(claim)
     return claims
+
+
+def _claim(probe: Probe, now: dt.datetime) -> Claim | None:
+    """Claim the probe's due slot; None if another scheduler claimed it first."""
+    slot = probe.next_run_at
+    interval = dt.timedelta(seconds=probe.interval_seconds)
+    # The first slot after now on the probe's own grid: late runs do not shift it.
+    following = slot + ((now - slot) // interval + 1) * interval
+    # Computed before the claim, so a failure here leaves the slot unclaimed rather than lost.
+    regions = tuple(probe_regions(probe))
+    if not Probe.objects.filter(pk=probe.pk, next_run_at=slot).update(next_run_at=following):
+        return None
+    return Claim(probe.pk, slot, regions, probe.interval_seconds)
 
 
 @dataclass(frozen=True)
@@ -86,7 +107,9 @@ def probe_result_record(
     redelivered task) returns None and changes nothing. The probe row is
     locked for the update so results from several regions arriving at once
     apply one after another. A result older than the region's latest is
-    stored but does not move state.
+    stored but does not move the region's state. The probe's quorum is
+    recomputed on every result, not only when a region changes state: after
+    its regions are edited, the next result of any region brings it in line.
     """
     with transaction.atomic():
         probe = Probe.objects.select_for_update().filter(pk=probe_id).first()
@@ -107,50 +130,66 @@ def probe_result_record(
                 )
         except IntegrityError:
             return None
-        rs, _ = ProbeRegionState.objects.get_or_create(probe=probe, region=region)
-        if rs.last_slot is not None and slot <= rs.last_slot:
-            return Recorded(stored, None, None)
-        before = RegionView(ProbeState(rs.state), rs.failures, rs.degradations, rs.successes)
-        after = region_next(
-            before,
-            Outcome(result.outcome),
-            failure_threshold=probe.failure_threshold,
-            success_threshold=probe.success_threshold,
-        )
-        rs.state, rs.failures, rs.degradations, rs.successes = (
-            after.state,
-            after.failures,
-            after.degradations,
-            after.successes,
-        )
-        rs.last_slot = slot
-        rs.save()
-
-        region_event = probe_event = None
-        if after.state != before.state:
-            streak = max(after.failures, after.degradations, after.successes, 1)
-            region_event = ProbeEvent.objects.create(
-                probe=probe,
-                at=checked_at,
-                region=region,
-                from_state=before.state,
-                to_state=after.state,
-                evidence={"results": _evidence(probe, region, streak)},
-            )
-            states = dict(ProbeRegionState.objects.filter(probe=probe).values_list("region", "state"))
-            overall = quorum_of({r: ProbeState(s) for r, s in states.items()}, probe_regions(probe))
-            if overall != probe.state:
-                probe_event = ProbeEvent.objects.create(
-                    probe=probe,
-                    at=checked_at,
-                    region="",
-                    from_state=probe.state,
-                    to_state=overall,
-                    evidence={"regions": states, "trigger": region_event.pk},
-                )
-                probe.state, probe.state_since = overall, checked_at
-                probe.save(update_fields=["state", "state_since"])
+        region_event = _region_advance(probe, region, slot, Outcome(result.outcome), checked_at)
+        probe_event = _probe_requorum(probe, checked_at, trigger=region_event)
         return Recorded(stored, region_event, probe_event)
+
+
+def _region_advance(
+    probe: Probe, region: str, slot: dt.datetime, outcome: Outcome, checked_at: dt.datetime
+) -> ProbeEvent | None:
+    """Apply one result to the region's streaks and state; the event if its state changed."""
+    rs, _ = ProbeRegionState.objects.get_or_create(probe=probe, region=region)
+    if rs.last_slot is not None and slot <= rs.last_slot:
+        return None
+    before = RegionView(
+        state=ProbeState(rs.state),
+        failures=rs.failures,
+        degradations=rs.degradations,
+        successes=rs.successes,
+        recoveries=rs.recoveries,
+    )
+    after = region_next(
+        before, outcome, failure_threshold=probe.failure_threshold, success_threshold=probe.success_threshold
+    )
+    rs.state, rs.last_slot = after.state, slot
+    rs.failures, rs.degradations, rs.successes, rs.recoveries = (
+        after.failures,
+        after.degradations,
+        after.successes,
+        after.recoveries,
+    )
+    rs.save()
+    if after.state == before.state:
+        return None
+    return ProbeEvent.objects.create(
+        probe=probe,
+        at=checked_at,
+        region=region,
+        from_state=before.state,
+        to_state=after.state,
+        evidence={"results": _evidence(probe, region, max(streak_behind(before.state, after), 1))},
+    )
+
+
+def _probe_requorum(probe: Probe, checked_at: dt.datetime, *, trigger: ProbeEvent | None) -> ProbeEvent | None:
+    """Set the probe's state to the quorum of its configured regions; the event if it changed."""
+    states = dict(ProbeRegionState.objects.filter(probe=probe).values_list("region", "state"))
+    overall = quorum_of({r: ProbeState(s) for r, s in states.items()}, probe_regions(probe))
+    if overall == probe.state:
+        return None
+    event = ProbeEvent.objects.create(
+        probe=probe,
+        at=checked_at,
+        region="",
+        from_state=probe.state,
+        to_state=overall,
+        # trigger None: no region changed state, the probe's configured regions did.
+        evidence={"regions": states, "trigger": trigger.pk if trigger else None},
+    )
+    probe.state, probe.state_since = overall, checked_at
+    probe.save(update_fields=["state", "state_since"])
+    return event
 
 
 def probe_results_rollup(*, since: dt.datetime, until: dt.datetime) -> int:

@@ -7,9 +7,17 @@ import datetime as dt
 from celery import shared_task
 from django.utils import timezone
 
-from .models import Probe, ProbeResult
+from .models import TIMEOUT_MAX_SECONDS, Probe, ProbeResult
 from .runner import check_probe
 from .services import probe_result_record, probe_results_rollup_and_prune, probes_claim_due
+
+# A check ends by its own timeout (at most TIMEOUT_MAX_SECONDS); the canaries and our resolvers
+# may take a few seconds more (2 s each at most), and recording a little. A task still running
+# past that is stuck somewhere no timeout reaches: the soft limit raises SoftTimeLimitExceeded in
+# it, the hard limit kills the worker process (prefork pool). Either way the message is
+# acknowledged, not redelivered, and the next slot runs as usual.
+CHECK_SOFT_TIME_LIMIT = int(TIMEOUT_MAX_SECONDS) + 30  # seconds
+CHECK_TIME_LIMIT = CHECK_SOFT_TIME_LIMIT + 30  # seconds
 
 
 def region_queue(region: str) -> str:
@@ -32,7 +40,7 @@ def probes_enqueue_due() -> int:
     return len(claims)
 
 
-@shared_task(ignore_result=True, acks_late=True)
+@shared_task(ignore_result=True, acks_late=True, soft_time_limit=CHECK_SOFT_TIME_LIMIT, time_limit=CHECK_TIME_LIMIT)
 def probes_run_check(probe_id: int, region: str, slot: str) -> str | None:
     """Run one probe's check for one slot in this worker's region and record it (once)."""
     slot_at = dt.datetime.fromisoformat(slot)

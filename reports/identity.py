@@ -3,6 +3,20 @@
 The client address is used for three things only, all in memory: the
 reporter hash (counting once per cooldown), the rate-limit key (hashed too)
 and the country lookup. It is never stored or logged.
+
+An IPv6 client is identified by its /64, not its full address: one host
+commonly owns a whole /64 and picks a fresh address from it at will, so
+counting addresses would let it report and file as many times as it likes.
+An IPv4 client is its address.
+
+OutageHub must see client addresses. Behind a reverse proxy, list the proxy
+in OUTAGEHUB_TRUSTED_PROXIES and have it send X-Forwarded-For. A proxy that
+talks to us over a unix socket has no address (gunicorn sets REMOTE_ADDR to
+"", other servers to "unix:..."): the literal entry "unix" in
+OUTAGEHUB_TRUSTED_PROXIES trusts such a peer. A request whose client is
+unknown (no address, and no trusted proxy naming one) gets None: all such
+requests share one reporter identity and one rate-limit bucket, and the
+first of them logs a warning.
 """
 
 from __future__ import annotations
@@ -11,6 +25,8 @@ import datetime as dt
 import hashlib
 import hmac
 import ipaddress
+import logging
+import threading
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 
@@ -18,6 +34,13 @@ from django.conf import settings
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# In OUTAGEHUB_TRUSTED_PROXIES: trust a peer connected over a unix socket.
+UNIX_SOCKET = "unix"
+IPV6_CLIENT_PREFIX = 64  # bits of an IPv6 address that identify one client
+
+logger = logging.getLogger(__name__)
+_warned_unknown_client = threading.Event()
 
 
 def parse_ip(value: str) -> IPAddress | None:
@@ -39,27 +62,54 @@ def parse_ip(value: str) -> IPAddress | None:
 
 @lru_cache(maxsize=8)
 def _networks(cidrs: tuple[str, ...]) -> tuple[IPNetwork, ...]:
-    return tuple(ipaddress.ip_network(cidr, strict=False) for cidr in cidrs)
+    return tuple(ipaddress.ip_network(cidr, strict=False) for cidr in cidrs if cidr != UNIX_SOCKET)
 
 
 def trusted_networks() -> tuple[IPNetwork, ...]:
     return _networks(tuple(settings.OUTAGEHUB_TRUSTED_PROXIES))
 
 
-def client_ip(meta: Mapping[str, str], trusted: Iterable[IPNetwork] | None = None) -> IPAddress | None:
-    """The client's address for a request's META.
+def trusts_unix_socket() -> bool:
+    return UNIX_SOCKET in settings.OUTAGEHUB_TRUSTED_PROXIES
+
+
+def _is_unix_socket_peer(remote_addr: str) -> bool:
+    return remote_addr.strip() == "" or remote_addr.startswith("unix:")
+
+
+def client_ip(
+    meta: Mapping[str, str], trusted: Iterable[IPNetwork] | None = None, *, trust_unix: bool | None = None
+) -> IPAddress | None:
+    """The client's address for a request's META; None if it cannot be known.
 
     The socket peer (REMOTE_ADDR) is the client unless it is a trusted proxy;
     then X-Forwarded-For is read from the right, skipping further trusted
     proxies, and the first address not ours is the client. Entries left of
     that one were written by the client itself and are not believed. An
-    X-Forwarded-For from an untrusted peer is ignored entirely.
+    X-Forwarded-For from an untrusted peer is ignored entirely. A peer on a
+    unix socket (no address) is a trusted proxy if ``trust_unix`` (default:
+    "unix" is in OUTAGEHUB_TRUSTED_PROXIES). ``trusted`` defaults to the
+    networks in OUTAGEHUB_TRUSTED_PROXIES.
     """
     trusted = tuple(trusted_networks() if trusted is None else trusted)
-    peer = parse_ip(meta.get("REMOTE_ADDR", ""))
-    if peer is None or not _is_trusted(peer, trusted):
-        return peer
-    client = peer
+    trust_unix = trusts_unix_socket() if trust_unix is None else trust_unix
+    remote_addr = meta.get("REMOTE_ADDR", "")
+    peer = parse_ip(remote_addr)
+    if peer is None and trust_unix and _is_unix_socket_peer(remote_addr):
+        client = _forwarded_client(meta, trusted, None)
+    elif peer is None or not _is_trusted(peer, trusted):
+        client = peer
+    else:
+        client = _forwarded_client(meta, trusted, peer)
+    if client is None:
+        _warn_unknown_client()
+    return client
+
+
+def _forwarded_client(
+    meta: Mapping[str, str], trusted: tuple[IPNetwork, ...], proxy: IPAddress | None
+) -> IPAddress | None:
+    client = proxy
     for hop in reversed(meta.get("HTTP_X_FORWARDED_FOR", "").split(",")):
         address = parse_ip(hop)
         if address is None:
@@ -71,8 +121,30 @@ def client_ip(meta: Mapping[str, str], trusted: Iterable[IPNetwork] | None = Non
     return client
 
 
+def _warn_unknown_client() -> None:
+    # Once per process: the condition is a deployment's, not a request's, and would flood the log.
+    if _warned_unknown_client.is_set():
+        return
+    _warned_unknown_client.set()
+    logger.warning(
+        "A request came with no usable client address (REMOTE_ADDR is empty or not an IP address, "
+        "and no trusted proxy named the client). Such requests share one reporter identity and one "
+        "rate-limit bucket. Behind a reverse proxy, list it in OUTAGEHUB_TRUSTED_PROXIES (the entry "
+        '"unix" for a proxy on a unix socket) and have it send X-Forwarded-For.'
+    )
+
+
 def _is_trusted(address: IPAddress, trusted: tuple[IPNetwork, ...]) -> bool:
     return any(address.version == net.version and address in net for net in trusted)
+
+
+def client_subject(ip: IPAddress | None) -> str:
+    """What identifies a client in hashes and keys: an IPv4 address, an IPv6 /64, or "unknown"."""
+    if ip is None:
+        return "unknown"
+    if ip.version == 6:
+        return str(ipaddress.IPv6Network((ip, IPV6_CLIENT_PREFIX), strict=False))
+    return str(ip)
 
 
 def daily_salt(day: dt.date) -> bytes:
@@ -82,8 +154,8 @@ def daily_salt(day: dt.date) -> bytes:
 
 
 def reporter_hash(ip: IPAddress | None, user_agent: str, day: dt.date) -> str:
-    """64 hex characters identifying (address, user agent) for one UTC day only."""
-    message = f"{ip or 'unknown'}\n{user_agent[:512]}".encode("utf-8", "replace")
+    """64 hex characters identifying (client, user agent) for one UTC day only (see client_subject)."""
+    message = f"{client_subject(ip)}\n{user_agent[:512]}".encode("utf-8", "replace")
     return hmac.new(daily_salt(day), message, hashlib.sha256).hexdigest()
 
 
@@ -103,6 +175,6 @@ def reporter_hashes(ip: IPAddress | None, user_agent: str, now: dt.datetime, win
 
 
 def address_key(ip: IPAddress | None) -> str:
-    """A short keyed hash of an address, for rate-limit cache keys."""
+    """A short keyed hash of a client (see client_subject), for rate-limit cache keys."""
     secret = settings.OUTAGEHUB_REPORTER_SALT_SECRET.encode()
-    return hmac.new(secret, f"ratelimit:{ip}".encode(), hashlib.sha256).hexdigest()[:32]
+    return hmac.new(secret, f"ratelimit:{client_subject(ip)}".encode(), hashlib.sha256).hexdigest()[:32]

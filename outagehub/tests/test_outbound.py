@@ -275,6 +275,22 @@ def test_http_client_verifies_tls_for_the_host_name_while_connecting_to_its_addr
     assert site.sni[0] == "status.test"
 
 
+def test_an_extra_ca_file_is_trusted_besides_the_system_store_not_instead_of_it(tmp_path, monkeypatch):
+    # OpenSSL reads the system store from SSL_CERT_FILE when it is set: one CA stands in for the
+    # machine's bundle, another is the operator's extra CA (PROBES_CA_FILE).
+    system_ca, extra_ca = CertAuthority(tmp_path, "System CA"), CertAuthority(tmp_path, "Extra CA")
+    monkeypatch.setenv("SSL_CERT_FILE", str(system_ca.pem_path))
+    with HttpStub(tls=system_ca.server_context()) as public, HttpStub(tls=extra_ca.server_context()) as internal:
+        for site in (public, internal):
+            result = run_check(
+                "tls", f"127.0.0.1:{site.port}", {}, timeout=2, allow_private=True, ca_file=str(extra_ca.pem_path)
+            )
+            assert result.outcome == Outcome.UP, result.message
+            with http_client(allow_private=True, timeout=2, verify=tls_context(str(extra_ca.pem_path))) as client:
+                assert client.get(site.url("/")).status_code == 200
+    assert len(tls_context(str(extra_ca.pem_path)).get_ca_certs()) == 2
+
+
 @pytest.mark.parametrize("kind", ["http", "tcp", "tls"])
 def test_run_check_without_allow_private_refuses_loopback_as_inconclusive(kind):
     """PROBES_ALLOW_PRIVATE off: a check of a loopback server is refused, not reported down."""

@@ -29,7 +29,7 @@ dns -- target a host name, asked of the system resolver (or the configured names
     The guard does not apply: a DNS check connects only to the resolver (operator configuration)
     and a private address in an answer is only data.
 tls -- target "host" or "host:port" (443 default); the certificate must verify for the host
-    against the system CAs (or PROBES_CA_FILE).
+    against the system CAs (and those of PROBES_CA_FILE).
     min_days           default 14: DEGRADED when the certificate expires within this many days
 
 Latency is the wall time of the whole check (name resolution, connection, TLS, the body read).
@@ -73,7 +73,7 @@ def run_check(
     """Run one check of ``kind`` against ``target`` now; ``timeout`` in seconds.
 
     ``allow_private`` lets the check reach private and loopback addresses (PROBES_ALLOW_PRIVATE);
-    ``ca_file`` replaces the system CAs for TLS; ``nameservers`` ("ip" or "ip:port") replace the
+    ``ca_file`` adds CAs to the system ones for TLS; ``nameservers`` ("ip" or "ip:port") replace the
     system resolver for every lookup the check makes. Raises ValueError if validate_config
     would report a problem; never for a network failure.
     """

@@ -131,6 +131,14 @@ INVALID_PROBES = {
         {"target": "shop.example"},
         {"target": ["expected an http:// or https:// URL with a host"]},
     ),
+    "interval over a day": (
+        {"interval_seconds": "86401"},
+        {"interval_seconds": ["Ensure this value is less than or equal to 86400."]},
+    ),
+    "timeout over two minutes": (
+        {"timeout_seconds": "120.5"},
+        {"timeout_seconds": ["Ensure this value is less than or equal to 120.0."]},
+    ),
 }
 
 

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
+import base64
 import datetime as dt
 
 import pytest
 from django.test import Client
 
-from probes.models import ProbeState
+from probes.models import Probe, ProbeState
 from probes.services import probe_result_record
 from probes.tests.test_services import DOWN, T0, UP, make_probe
 from reports.tests.factories import make_service
@@ -47,6 +48,25 @@ def test_probe_list_shows_state_and_filters_by_service(api, probe):
     assert api.get("/api/v1/probes/?service=nope").json()["count"] == 0
 
 
+def test_probe_targets_are_shown_without_their_credentials(api, probe):
+    target = "https://monitor:s3cret-pw@shop.example/health?region=eu&api_key=k-123&Access_Token=t-456&sig=x9#top"
+    Probe.objects.filter(pk=probe.pk).update(target=target)
+    response = api.get("/api/v1/probes/")
+    shown = response.json()["results"][0]["target"]
+    assert shown == "https://***@shop.example/health?region=eu&api_key=***&Access_Token=***&sig=***#top"
+    for secret in ("monitor", "s3cret-pw", "k-123", "t-456", "x9"):
+        assert secret not in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "target",
+    ["https://shop.example/health?region=eu", "shop.example:443", "shop.example", "http://[2001:db8::1]:8080/"],
+)
+def test_targets_without_credentials_are_shown_as_written(api, probe, target):
+    Probe.objects.filter(pk=probe.pk).update(target=target)
+    assert api.get("/api/v1/probes/").json()["results"][0]["target"] == target
+
+
 def test_results_are_newest_first_and_windowed(api, probe):
     body = api.get(f"/api/v1/probes/{probe.pk}/results/").json()
     assert [r["outcome"] for r in body["results"]] == ["up", "down", "down", "up"]
@@ -72,6 +92,19 @@ def test_results_paginate_with_a_cursor(api, probe):
     second = api.get(first["next"]).json()
     assert [r["outcome"] for r in second["results"]] == ["up"]
     assert second["next"] is None
+
+
+@pytest.mark.parametrize(
+    "position",
+    ["0001-01-01 00:00:00%2B14:00", "9999-12-31 23:59:59-14:00", "not a date", "2026-13-45 99:00:00"],
+)
+@pytest.mark.parametrize("path", ["results", "events"])
+def test_a_crafted_cursor_is_404_invalid_cursor_not_500(probe, position, path):
+    cursor = base64.b64encode(f"o=0&r=0&p={position}".encode()).decode()
+    api = Client(raise_request_exception=False)
+    response = api.get(f"/api/v1/probes/{probe.pk}/{path}/", {"cursor": cursor})
+    assert response.status_code == 404, response.content
+    assert response.json()["message"] == "Invalid cursor"
 
 
 @pytest.mark.parametrize(

@@ -127,6 +127,42 @@ def test_two_regions_need_both_down():
     assert probe.state == ProbeState.DOWN
 
 
+def test_editing_regions_moves_the_probe_to_the_quorum_of_the_new_ones_on_the_next_result():
+    probe = make_probe(regions=["eu", "us", "ap"], failure_threshold=1)
+    for region in ("eu", "us", "ap"):
+        feed(probe, [UP], region=region)
+    for region in ("eu", "us"):
+        feed(probe, [DOWN], region=region, start=T0 + MINUTE)
+    probe.refresh_from_db()
+    assert probe.state == ProbeState.DOWN
+    # Only ap, which is up, is configured now; its next result changes no region's state.
+    Probe.objects.filter(pk=probe.pk).update(regions=["ap"])
+    recorded = probe_result_record(probe_id=probe.pk, region="ap", slot=T0 + 2 * MINUTE, result=UP, checked_at=T0)
+    assert recorded is not None and recorded.region_event is None
+    probe.refresh_from_db()
+    assert probe.state == ProbeState.UP
+    event = recorded.probe_event
+    assert (event.from_state, event.to_state, event.evidence["trigger"]) == ("down", "up", None)
+
+
+def test_a_degraded_event_from_down_carries_the_results_that_were_not_down():
+    probe = make_probe(failure_threshold=1, success_threshold=2)
+    feed(probe, [DOWN, UP, SLOW])
+    event = ProbeEvent.objects.get(probe=probe, region="local", to_state="degraded")
+    assert [r["outcome"] for r in event.evidence["results"]] == ["degraded", "up"]
+
+
+def test_a_probe_whose_row_cannot_be_scheduled_does_not_stop_the_others(caplog):
+    broken = make_probe(name="broken")
+    Probe.objects.filter(pk=broken.pk).update(interval_seconds=0)  # past validation, as raw SQL could
+    healthy = make_probe(name="healthy", service=broken.service)
+    claims = probes_claim_due(now=T0)
+    assert [c.probe_id for c in claims] == [healthy.pk]
+    assert f"probe {broken.pk} cannot be scheduled" in caplog.text
+    broken.refresh_from_db()
+    assert broken.next_run_at == T0  # not claimed, so not lost: it runs once fixed
+
+
 def test_claim_gives_each_due_slot_to_exactly_one_scheduler():
     probe = make_probe(interval_seconds=60)
     make_probe(name="later", next_run_at=T0 + 10 * MINUTE, service=probe.service)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from probes.models import Outcome, ProbeState
-from probes.state import RegionView, quorum, quorum_of, region_next
+from probes.state import RegionView, quorum, quorum_of, region_next, streak_behind
 
 UP, DEG, DOWN, INC = Outcome.UP, Outcome.DEGRADED, Outcome.DOWN, Outcome.INCONCLUSIVE
 
@@ -34,6 +34,54 @@ def test_flapping_check_never_flips_the_state():
     assert set(run([UP, DOWN] * 10, start=ProbeState.DOWN)) == {ProbeState.DOWN}
 
 
+def test_down_and_slow_results_alternating_leave_up_for_degraded_not_down():
+    # Never healthy, never down failure_threshold times in a row.
+    states = run([DOWN, DEG] * 10, start=ProbeState.UP)
+    assert states[:3] == [ProbeState.UP, ProbeState.UP, ProbeState.DEGRADED]
+    assert set(states[2:]) == {ProbeState.DEGRADED}
+    assert run([DEG, DOWN] * 10, start=ProbeState.UP)[-1] == ProbeState.DEGRADED
+
+
+def test_up_and_slow_results_alternating_leave_down_for_degraded_not_up():
+    states = run([UP, DEG] * 10, start=ProbeState.DOWN)
+    assert states[:2] == [ProbeState.DOWN, ProbeState.DEGRADED]
+    assert set(states[1:]) == {ProbeState.DEGRADED}
+    assert run([DEG, UP] * 10, start=ProbeState.DOWN)[-1] == ProbeState.DEGRADED
+
+
+def test_down_results_alone_reaching_the_threshold_go_down_whatever_came_before():
+    # Three results that were not up: degraded; the third down in a row: down.
+    assert run([DEG, DOWN, DOWN, DOWN], start=ProbeState.UP) == [
+        ProbeState.UP,
+        ProbeState.UP,
+        ProbeState.DEGRADED,
+        ProbeState.DOWN,
+    ]
+    # Degraded first, then down failure_threshold times in a row.
+    assert run([DEG, DEG, DEG, DOWN, DOWN, DOWN], start=ProbeState.UP)[2:] == [ProbeState.DEGRADED] * 3 + [
+        ProbeState.DOWN
+    ]
+
+
+def test_a_degraded_probe_needs_the_full_streak_to_go_up_or_down():
+    assert run([UP, DEG, UP, DOWN, DOWN, UP], start=ProbeState.DEGRADED) == [ProbeState.DEGRADED] * 6
+    assert run([UP, UP], start=ProbeState.DEGRADED)[-1] == ProbeState.UP
+    assert run([DOWN, DOWN, DOWN], start=ProbeState.DEGRADED)[-1] == ProbeState.DOWN
+
+
+def test_streak_behind_counts_the_results_that_moved_the_state():
+    def after(outcomes, start):
+        view = RegionView(start)
+        for outcome in outcomes:
+            view = region_next(view, outcome, failure_threshold=3, success_threshold=2)
+        return view
+
+    assert streak_behind(ProbeState.UP, after([UP, DOWN, DEG, DOWN], ProbeState.UP)) == 3
+    assert streak_behind(ProbeState.DOWN, after([DOWN, UP, DEG], ProbeState.DOWN)) == 2
+    assert streak_behind(ProbeState.UP, after([DOWN, DOWN, DOWN], ProbeState.UP)) == 3
+    assert streak_behind(ProbeState.DOWN, after([UP, UP], ProbeState.DOWN)) == 2
+
+
 def test_recovery_needs_success_threshold_consecutive_successes():
     assert run([UP, UP], start=ProbeState.DOWN) == [ProbeState.DOWN, ProbeState.UP]
     assert run([UP, UP, UP], start=ProbeState.DOWN, success_threshold=3)[-1] == ProbeState.UP
@@ -42,6 +90,7 @@ def test_recovery_needs_success_threshold_consecutive_successes():
 
 def test_one_slow_response_does_not_degrade():
     assert run([DEG, UP, DEG, UP], start=ProbeState.UP) == [ProbeState.UP] * 4
+    assert run([DEG, DOWN, UP, DEG, UP], start=ProbeState.UP) == [ProbeState.UP] * 5
     assert run([DEG, DEG, DEG], start=ProbeState.UP)[-1] == ProbeState.DEGRADED
 
 

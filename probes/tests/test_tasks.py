@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 
 from outagehub.celery import app as celery_app
-from probes.models import ErrorClass, Outcome, Probe, ProbeResult, ProbeState
+from probes.models import TIMEOUT_MAX_SECONDS, ErrorClass, Outcome, Probe, ProbeResult, ProbeState
 from probes.runner import check_probe, forget_connectivity
 from probes.tasks import probes_enqueue_due, probes_run_check
 from probes.tests.servers import HttpStub, Reply, closed_port, tcp_listener
@@ -123,6 +123,13 @@ def test_a_broken_definition_is_inconclusive(online):
     probe = probe_for("not a url")
     result = check_probe(probe)
     assert (result.outcome, result.error) == (Outcome.INCONCLUSIVE, ErrorClass.CONFIG)
+
+
+def test_a_check_task_has_time_limits_above_the_longest_check_it_can_run():
+    # A check bounded by its timeout must never be cut off; one stuck past every timeout must be.
+    soft, hard = probes_run_check.soft_time_limit, probes_run_check.time_limit
+    assert soft is not None and hard is not None
+    assert TIMEOUT_MAX_SECONDS + 10 <= soft < hard <= 10 * TIMEOUT_MAX_SECONDS
 
 
 def test_probe_run_command_prints_results_and_stores_nothing(online, capsys):

@@ -94,11 +94,43 @@ def test_bad_fields_are_400_naming_the_field(api, service, body, field, needle):
     assert not Report.objects.exists()
 
 
+def test_many_unknown_fields_give_a_short_error_not_one_entry_each(api, service, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 10_000_000
+    body = {"issue_type": "payment"} | {f"field{i:06d}": 1 for i in range(200_000)}
+    response = post(api, body)
+    errors = assert_error(response, 400, "field000000", "Allowed: issue_type, comment, country")["errors"]
+    assert len(response.content) < 5_000
+    assert len(errors) == 11
+    assert errors["non_field_errors"] == ["And 199990 more unknown fields."]
+
+
+def test_a_long_unknown_field_name_is_not_echoed_back_whole(api, service):
+    response = post(api, {"issue_type": "payment", "x" * 100_000: 1})
+    assert response.status_code == 400
+    assert len(response.content) < 2_000
+    assert "x" * 61 + "..." in response.json()["errors"]
+
+
 @pytest.mark.parametrize("raw", ["{bad json", "", "[1, 2]", '"payment"', "null", b"\xff\xfe"])
 def test_malformed_or_non_object_json_is_400(api, service, raw):
     response = post(api, raw)
     assert response.status_code == 400, response.content
     assert response.json()["errors"]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "[" * 1000 + "]" * 1000,
+        '{"issue_type": ' + "[" * 100_000 + "]" * 100_000 + "}",
+        '{"comment": ' + '{"a": ' * 5000 + "1" + "}" * 5000 + ', "issue_type": "payment"}',
+    ],
+    ids=["array", "inside a field", "objects"],
+)
+def test_json_nested_too_deeply_to_parse_is_400_not_500(api, service, raw):
+    body = assert_error(post(api, raw), 400, "body", "nested too deeply")
+    assert body["code"] == "invalid"
+    assert not Report.objects.exists()
 
 
 def test_lone_surrogate_in_json_is_400_not_500(api, service):
@@ -150,6 +182,27 @@ def test_trusted_proxy_forwarded_clients_count_separately(service, settings):
     b = post(proxy, {"issue_type": "payment"}, HTTP_X_FORWARDED_FOR="8.8.4.4").json()
     assert (a["counted"], b["counted"]) == (True, True)
     assert sorted(Report.objects.values_list("country", flat=True)) == ["GB", "US"]
+
+
+def test_clients_behind_a_proxy_on_a_unix_socket_count_and_are_limited_separately(service, settings):
+    settings.OUTAGEHUB_REPORT_RATE_LIMIT = "1/min"
+    settings.OUTAGEHUB_TRUSTED_PROXIES = ["unix"]
+    proxy = Client(REMOTE_ADDR="")  # gunicorn bound to a unix socket
+    a = post(proxy, {"issue_type": "payment"}, HTTP_X_FORWARDED_FOR="81.2.69.142")
+    b = post(proxy, {"issue_type": "payment"}, HTTP_X_FORWARDED_FOR="8.8.4.4")
+    assert (a.status_code, b.status_code) == (201, 201)
+    assert (a.json()["counted"], b.json()["counted"]) == (True, True)
+    assert post(proxy, {"issue_type": "payment"}, HTTP_X_FORWARDED_FOR="8.8.4.4").status_code == 429
+
+
+def test_one_ipv6_host_cannot_count_or_dodge_the_limit_with_fresh_addresses_from_its_64(service, settings):
+    settings.OUTAGEHUB_REPORT_RATE_LIMIT = "2/min"
+    first = post(Client(REMOTE_ADDR="2001:4860:1:2::1"), {"issue_type": "payment"})
+    second = post(Client(REMOTE_ADDR="2001:4860:1:2::beef"), {"issue_type": "payment"})
+    assert (first.json()["counted"], second.json()["counted"]) == (True, False)
+    assert post(Client(REMOTE_ADDR="2001:4860:1:2:ffff::9"), {"issue_type": "payment"}).status_code == 429
+    neighbour = post(Client(REMOTE_ADDR="2001:4860:1:3::1"), {"issue_type": "payment"})
+    assert (neighbour.status_code, neighbour.json()["counted"]) == (201, True)
 
 
 def test_untrusted_forwarded_for_cannot_make_one_client_look_like_many(api, service):

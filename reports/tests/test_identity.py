@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import logging
 
 import pytest
 
-from reports.identity import client_ip, parse_ip, reporter_hash, reporter_hashes
+from reports import identity
+from reports.identity import address_key, client_ip, parse_ip, reporter_hash, reporter_hashes
 
 PROXIES = (ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("fd00::/8"))
 
@@ -62,6 +64,45 @@ def test_missing_remote_addr_gives_no_client():
     assert client_ip({}, trusted=PROXIES) is None
 
 
+@pytest.fixture
+def unknown_client_warning(caplog):
+    """The warning about requests without a client address, not yet given in this process."""
+    identity._warned_unknown_client.clear()
+    caplog.set_level(logging.WARNING, logger="reports.identity")
+    yield caplog
+    identity._warned_unknown_client.clear()
+
+
+@pytest.mark.parametrize("remote", ["", "unix:/run/gunicorn.sock", "unix:"])
+def test_a_unix_socket_peer_listed_as_trusted_names_the_client_in_forwarded_for(settings, remote):
+    settings.OUTAGEHUB_TRUSTED_PROXIES = ["unix", "10.0.0.0/8"]
+    assert client_ip(meta(remote, "1.1.1.1, 8.8.8.8")) == ipaddress.ip_address("8.8.8.8")
+    assert client_ip(meta(remote, "8.8.8.8, 10.0.0.5")) == ipaddress.ip_address("8.8.8.8")
+    assert client_ip(meta("10.0.0.2", "8.8.4.4")) == ipaddress.ip_address("8.8.4.4")
+
+
+def test_a_unix_socket_peer_not_listed_is_no_client_and_its_forwarded_for_is_ignored(settings):
+    settings.OUTAGEHUB_TRUSTED_PROXIES = ["10.0.0.0/8"]
+    assert client_ip(meta("", "8.8.8.8")) is None
+    assert client_ip(meta("unix:/run/gunicorn.sock", "8.8.8.8")) is None
+
+
+def test_a_request_without_a_client_address_is_logged_once_without_any_address(settings, unknown_client_warning):
+    settings.OUTAGEHUB_TRUSTED_PROXIES = ["unix"]
+    assert client_ip(meta("", "not-an-ip")) is None
+    assert client_ip(meta("")) is None
+    assert client_ip(meta("81.2.69.142")) == ipaddress.ip_address("81.2.69.142")
+    warnings = [r for r in unknown_client_warning.records if r.name == "reports.identity"]
+    assert len(warnings) == 1
+    assert "OUTAGEHUB_TRUSTED_PROXIES" in warnings[0].getMessage()
+    assert "81.2.69.142" not in unknown_client_warning.text
+
+
+def test_a_known_client_logs_nothing(unknown_client_warning):
+    client_ip(meta("81.2.69.142"), trusted=PROXIES)
+    assert unknown_client_warning.records == []
+
+
 def test_trusted_proxies_come_from_settings(settings):
     settings.OUTAGEHUB_TRUSTED_PROXIES = ["192.0.2.0/24"]
     assert client_ip(meta("192.0.2.7", "8.8.8.8")) == ipaddress.ip_address("8.8.8.8")
@@ -99,3 +140,15 @@ def test_reporter_hashes_reach_back_into_yesterday_only_when_the_window_does(now
     hashes = reporter_hashes(ip, "ua", now, dt.timedelta(minutes=15))
     assert len(hashes) == days
     assert hashes[0] == reporter_hash(ip, "ua", now.date())
+
+
+def test_ipv6_clients_are_keyed_on_their_64_and_ipv4_clients_on_their_address():
+    day = dt.date(2026, 11, 26)
+    same_host = [ipaddress.ip_address(a) for a in ("2001:4860:1:2::1", "2001:4860:1:2:a0b:c0d:e0f:1011")]
+    other = ipaddress.ip_address("2001:4860:1:3::1")
+    assert address_key(same_host[0]) == address_key(same_host[1]) != address_key(other)
+    assert reporter_hash(same_host[0], "ua", day) == reporter_hash(same_host[1], "ua", day)
+    assert reporter_hash(same_host[0], "ua", day) != reporter_hash(other, "ua", day)
+    v4 = [ipaddress.ip_address(a) for a in ("81.2.69.142", "81.2.69.143")]
+    assert address_key(v4[0]) != address_key(v4[1])
+    assert reporter_hash(v4[0], "ua", day) != reporter_hash(v4[1], "ua", day)

@@ -93,15 +93,17 @@ def test_spike_opens_an_outage_with_a_timeline_and_resolves_after_it(shop):
 
 
 def test_issue_mix_change_is_on_the_timeline(shop):
-    spike, end = scenario(shop)
-    detection_tick(service_id=shop.pk, now=end + MINUTE)
+    add_reports(shop, T0, quiet(180), "server")
+    spike = T0 + 180 * MINUTE
+    add_reports(shop, spike, [20] * 10, "payment")
+    add_reports(shop, spike + 10 * MINUTE, [40] * 15, "shipping")
+    add_reports(shop, spike + 25 * MINUTE, quiet(40), "server")
+    detection_tick(service_id=shop.pk, now=spike + 66 * MINUTE)
     outage = Outage.objects.get()
-    change = OutageEvent.objects.filter(outage=outage, kind=EventKind.ISSUE_MIX_CHANGED).first()
-    # The outage starts with the spike's payment reports: no change from server expected unless
-    # quiet server reports lead in the first minute; either way the final mix is payment-led.
-    assert max(outage.issue_types, key=outage.issue_types.get) == "payment"
-    if change:
-        assert change.data["to"] == "payment"
+    change = OutageEvent.objects.get(outage=outage, kind=EventKind.ISSUE_MIX_CHANGED)
+    assert (change.data["from"], change.data["to"]) == ("payment", "shipping")
+    assert spike + 10 * MINUTE < change.at < spike + 25 * MINUTE
+    assert max(outage.issue_types, key=outage.issue_types.get) == "shipping"
 
 
 def test_ticking_minute_by_minute_gives_the_same_outage_as_catching_up_at_once(shop):
