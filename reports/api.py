@@ -12,8 +12,8 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from .identity import client_ip
-from .models import COMMENT_MAX_LENGTH, Channel, Service
-from .selectors import report_counts, service_get, service_list
+from .models import COMMENT_MAX_LENGTH, Channel, Level, Service
+from .selectors import report_counts, service_get, service_list, service_status
 from .services import report_create
 from .throttles import ReportRateThrottle
 
@@ -119,11 +119,21 @@ class ServiceDetailApi(APIView):
         description = serializers.CharField()
         issue_types = IssueTypeSerializer(many=True, source="active_issue_types")
         reports = ReportCountsSerializer(source="report_counts", help_text="Counted reports in the trailing windows.")
+        status = serializers.ChoiceField(
+            choices=Level.choices, source="current.status", help_text="ok, possible (problems) or outage."
+        )
+        status_since = serializers.DateTimeField(source="current.status_since", allow_null=True)
+        window_minutes = serializers.IntegerField(source="current.window_minutes")
+        expected = serializers.FloatField(
+            source="current.expected", help_text="Counted reports expected over the last window_minutes closed minutes."
+        )
+        actual = serializers.IntegerField(source="current.actual", help_text="Counted reports over the same minutes.")
 
     @extend_schema(responses=OutputSerializer)
     def get(self, request: Request, slug: str) -> Response:
         service = get_service_or_404(slug, with_issue_types=True)
         service.report_counts = report_counts(service=service)
+        service.current = service_status(service=service)
         return Response(self.OutputSerializer(service).data)
 
 

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from .identity import client_ip
 from .models import COMMENT_MAX_LENGTH, Channel, Service
-from .selectors import report_counts, service_get, service_list
+from .selectors import report_counts, service_get, service_list, service_status
 from .services import report_create
 from .throttles import ReportRateThrottle
 
@@ -41,7 +41,12 @@ def service_page(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _render_service(request: HttpRequest, service: Service, *, form: ReportForm, status: int = 200) -> HttpResponse:
-    context = {"service": service, "counts": report_counts(service=service), "form": form}
+    context = {
+        "service": service,
+        "counts": report_counts(service=service),
+        "current": service_status(service=service),
+        "form": form,
+    }
     return render(request, "reports/service.html", context, status=status)
 
 

@@ -233,3 +233,22 @@ def test_outages_api_lists_and_shows_the_timeline(shop):
     assert detail["timeline"][-1]["kind"] == "resolved"
     assert api.get("/api/v1/outages/?status=bogus").status_code == 400
     assert api.get("/api/v1/outages/999999/").status_code == 404
+
+
+def test_service_detail_shows_status_and_expected_vs_actual(shop):
+    spike, _ = scenario(shop)
+    detection_tick(service_id=shop.pk, now=spike + 10 * MINUTE)
+    body = Client().get("/api/v1/services/tiktok-shop/").json()
+    assert body["status"] == "outage"
+    assert body["status_since"] is not None
+    assert body["window_minutes"] == 15
+    assert body["actual"] > 5 * body["expected"] > 0
+
+
+def test_service_page_shows_the_verdict(shop):
+    spike, _ = scenario(shop)
+    page = Client().get("/s/tiktok-shop/").content.decode()
+    assert "No problems detected at TikTok Shop" in page
+    detection_tick(service_id=shop.pk, now=spike + 10 * MINUTE)
+    page = Client().get("/s/tiktok-shop/").content.decode()
+    assert "Outage: users report problems with TikTok Shop" in page
