@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from .identity import client_ip
 from .models import COMMENT_MAX_LENGTH, Channel, Level, Service
-from .selectors import report_counts, service_get, service_list, service_status
+from .selectors import report_counts, service_get, service_list, service_problems, service_status
 from .services import report_create
 from .throttles import ReportRateThrottle
 
@@ -76,6 +76,17 @@ class ReportCountsSerializer(serializers.Serializer):
     last_24_hours = serializers.IntegerField()
 
 
+class ProblemSerializer(serializers.Serializer):
+    class Meta:
+        ref_name = "Problem"
+
+    key = serializers.CharField()
+    count = serializers.IntegerField()
+    percent = serializers.FloatField()
+    expected = serializers.FloatField()
+    spiking = serializers.BooleanField(help_text="Far above this problem's usual share of reports.")
+
+
 class ServiceListApi(generics.ListAPIView):
     """Active services, by name; `?q=` searches names and slugs."""
 
@@ -128,12 +139,19 @@ class ServiceDetailApi(APIView):
             source="current.expected", help_text="Counted reports expected over the last window_minutes closed minutes."
         )
         actual = serializers.IntegerField(source="current.actual", help_text="Counted reports over the same minutes.")
+        band = serializers.ListField(
+            child=serializers.IntegerField(),
+            source="current.band",
+            help_text="[low, high]: the range a quiet window of this length stays within (1st-99th percentile).",
+        )
+        problems = ProblemSerializer(many=True, help_text="Most reported problems in the window, by count.")
 
     @extend_schema(responses=OutputSerializer)
     def get(self, request: Request, slug: str) -> Response:
         service = get_service_or_404(slug, with_issue_types=True)
         service.report_counts = report_counts(service=service)
         service.current = service_status(service=service)
+        service.problems = service_problems(service=service)
         return Response(self.OutputSerializer(service).data)
 
 

@@ -477,3 +477,58 @@ def detect_series(
             elif t.kind == "peak" and current is not None:
                 current.peak, current.peak_count = t.at, t.data["count"]
     return SeriesResult(alerts, outages, steps)
+
+
+# --- helpers for readers --------------------------------------------------------
+
+
+def band(expected: float, dispersion: float, *, low: float = 0.01, high: float = 0.99) -> tuple[int, int]:
+    """The range a quiet period stays within: the `low` and `high` quantiles of the count."""
+    from scipy.stats import nbinom, poisson
+
+    if expected <= 0:
+        return 0, 0
+    if dispersion <= 1e-9:
+        return int(poisson.ppf(low, expected)), int(poisson.ppf(high, expected))
+    size = 1.0 / dispersion
+    p = size / (size + expected)
+    return int(nbinom.ppf(low, size, p)), int(nbinom.ppf(high, size, p))
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One issue type's share of recent reports, and whether it is spiking against its usual share."""
+
+    key: str
+    count: int
+    percent: float
+    expected: float
+    spiking: bool
+
+
+def problems(
+    counts: dict[str, int], usual_shares: dict[str, float], total_expected: float, params: Params | None = None
+) -> list[Problem]:
+    """Most reported problems, by count; `spiking` when a type is far above its usual share of the expected total.
+
+    Each type's expectation is the window's expected total times the type's
+    share of the service's recent history (equal shares without history), and
+    the same tail test and minimum-reporters rule as the detector decide.
+    """
+    params = params or Params()
+    total = sum(counts.values())
+    keys = set(counts) | set(usual_shares)
+    default_share = 1.0 / len(keys) if keys else 0.0
+    shares_total = sum(usual_shares.values())
+    out = []
+    for key in keys:
+        share = usual_shares[key] / shares_total if shares_total > 0 and key in usual_shares else default_share
+        expected = max(total_expected * share, 1e-6)
+        n = counts.get(key, 0)
+        spiking = (
+            n >= params.min_reporters_possible
+            and n >= params.ratio_possible * expected
+            and nb_sf(n, expected, params.dispersion_prior) < params.p_possible
+        )
+        out.append(Problem(key, n, round(100 * n / total, 1) if total else 0.0, round(expected, 3), spiking))
+    return sorted(out, key=lambda p: (-p.count, p.key))

@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Max, Prefetch, Q, QuerySet, Sum
 from django.utils import timezone
 
+from .detection import Problem, band, problems
 from .models import (
     DetectorState,
     IssueType,
@@ -107,6 +108,7 @@ class ServiceStatus:
     window_minutes: int
     expected: float
     actual: int
+    band: tuple[int, int] = (0, 0)
 
 
 def service_status(*, service: Service, window_minutes: int = 15) -> ServiceStatus:
@@ -115,13 +117,15 @@ def service_status(*, service: Service, window_minutes: int = 15) -> ServiceStat
         return ServiceStatus(Level.OK, None, window_minutes, 0.0, 0)
     since = state.last_minute - dt.timedelta(minutes=window_minutes - 1)
     window = ServiceMinute.objects.filter(service=service, minute__gte=since, minute__lte=state.last_minute)
-    totals = window.aggregate(expected=Sum("expected"), actual=Sum("count"))
+    totals = window.aggregate(expected=Sum("expected"), actual=Sum("count"), dispersion=Max("dispersion"))
+    expected = totals["expected"] or 0.0
     return ServiceStatus(
         status=state.level,
         status_since=state.level_since,
         window_minutes=window_minutes,
-        expected=round(totals["expected"] or 0.0, 3),
+        expected=round(expected, 3),
         actual=totals["actual"] or 0,
+        band=band(expected, totals["dispersion"] or 0.0),
     )
 
 
@@ -136,3 +140,28 @@ def outage_list(*, service_slug: str | None = None, status: str | None = None) -
 
 def outage_get(*, outage_id: int) -> Outage | None:
     return Outage.objects.select_related("service").prefetch_related("events").filter(pk=outage_id).first()
+
+
+def service_problems(*, service: Service, window_minutes: int = 15, history_days: int = 7) -> list[Problem]:
+    """Most reported problems over the last closed minutes, with percentages and spike flags (from rollups)."""
+    state = DetectorState.objects.filter(service=service).first()
+    if state is None or state.last_minute is None:
+        return []
+    end = state.last_minute
+    since = end - dt.timedelta(minutes=window_minutes - 1)
+    labels = dict(IssueType.objects.filter(service=service, active=True).values_list("pk", "key"))
+    minutes = ReportMinute.objects.filter(service=service, issue_type_id__in=labels)
+    recent = minutes.filter(minute__gte=since, minute__lte=end).values("issue_type_id").annotate(n=Sum("count"))
+    usual = (
+        minutes.filter(minute__gte=end - dt.timedelta(days=history_days), minute__lt=since)
+        .values("issue_type_id")
+        .annotate(n=Sum("count"))
+    )
+    expected = ServiceMinute.objects.filter(service=service, minute__gte=since, minute__lte=end).aggregate(
+        e=Sum("expected")
+    )["e"]
+    counts = {labels[r["issue_type_id"]]: r["n"] for r in recent}
+    for key in labels.values():
+        counts.setdefault(key, 0)
+    shares = {labels[r["issue_type_id"]]: float(r["n"]) for r in usual}
+    return problems(counts, shares, expected or 0.0)

@@ -173,3 +173,26 @@ def _step(level=OK, p=1.0, minute=0, short=None):
         quiet=quiet,
         short_level=short or (level if level != POSSIBLE else POSSIBLE),
     )
+
+
+def test_problems_rank_by_count_and_flag_only_the_type_far_above_its_share():
+    from reports.detection import problems
+
+    usual = {"server": 50.0, "payment": 25.0, "shipping": 25.0}
+    result = problems({"server": 10, "payment": 40, "shipping": 5}, usual, total_expected=20.0)
+    assert [(p.key, p.percent, p.spiking) for p in result] == [
+        ("payment", 72.7, True),
+        ("server", 18.2, False),
+        ("shipping", 9.1, False),
+    ]
+    assert problems({}, {}, 0.0) == []
+
+
+def test_band_contains_the_expected_count_and_widens_with_dispersion():
+    from reports.detection import band
+
+    low, high = band(20.0, 0.0)
+    assert low < 20 < high
+    wide = band(20.0, 0.5)
+    assert wide[0] <= low and wide[1] > high
+    assert band(0.0, 0.0) == (0, 0)

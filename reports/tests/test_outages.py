@@ -252,3 +252,14 @@ def test_service_page_shows_the_verdict(shop):
     detection_tick(service_id=shop.pk, now=spike + 10 * MINUTE)
     page = Client().get("/s/tiktok-shop/").content.decode()
     assert "Outage: users report problems with TikTok Shop" in page
+
+
+def test_service_detail_lists_most_reported_problems_with_the_spiking_one(shop):
+    spike, _ = scenario(shop)
+    detection_tick(service_id=shop.pk, now=spike + 10 * MINUTE)
+    body = Client().get("/api/v1/services/tiktok-shop/").json()
+    top = body["problems"][0]
+    assert (top["key"], top["spiking"]) == ("payment", True)
+    assert top["percent"] > 80
+    assert {p["key"] for p in body["problems"]} == {"server", "payment", "inventory", "shipping"}
+    assert body["band"][0] <= body["expected"] <= body["band"][1] < body["actual"]
