@@ -196,3 +196,17 @@ def test_band_contains_the_expected_count_and_widens_with_dispersion():
     wide = band(20.0, 0.5)
     assert wide[0] <= low and wide[1] > high
     assert band(0.0, 0.0) == (0, 0)
+
+
+def test_tracker_level_changes_are_damped_and_recorded():
+    tracker = Tracker(Params())
+    tracker.update(_step(level=OUTAGE, p=1e-15))
+    # One minute at "possible" is not a level change; three are.
+    assert [t.kind for t in tracker.update(_step(level=POSSIBLE, p=1e-5, minute=1))] == []
+    tracker.update(_step(level=POSSIBLE, p=1e-5, minute=2))
+    changes = [t for t in tracker.update(_step(level=POSSIBLE, p=1e-5, minute=3)) if t.kind == "level_changed"]
+    assert [(t.data["from"], t.data["to"]) for t in changes] == [(OUTAGE, POSSIBLE)]
+    for minute in (4, 5):
+        tracker.update(_step(level=OUTAGE, p=1e-8, minute=minute))
+    back = [t for t in tracker.update(_step(level=OUTAGE, p=1e-8, minute=6)) if t.kind == "level_changed"]
+    assert [(t.data["from"], t.data["to"]) for t in back] == [(POSSIBLE, OUTAGE)]

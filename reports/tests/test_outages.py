@@ -263,3 +263,20 @@ def test_service_detail_lists_most_reported_problems_with_the_spiking_one(shop):
     assert top["percent"] > 80
     assert {p["key"] for p in body["problems"]} == {"server", "payment", "inventory", "shipping"}
     assert body["band"][0] <= body["expected"] <= body["band"][1] < body["actual"]
+
+
+def test_inconclusive_probe_results_never_open_an_outage(shop):
+    from probes.checkers import CheckResult
+    from probes.models import ErrorClass, Outcome
+    from probes.services import probe_result_record
+
+    add_reports(shop, T0, quiet(120), "server")
+    probe = Probe.objects.create(service=shop, name="homepage", kind="http", target="https://example.com/")
+    offline = CheckResult(outcome=Outcome.INCONCLUSIVE, latency_ms=None, error=ErrorClass.OFFLINE, message="offline")
+    for i in range(30):
+        at = T0 + (60 + i) * MINUTE
+        probe_result_record(probe_id=probe.pk, region="local", slot=at, result=offline, checked_at=at)
+    detection_tick(service_id=shop.pk, now=T0 + 121 * MINUTE)
+    assert not Outage.objects.exists()
+    probe.refresh_from_db()
+    assert probe.state == ProbeState.UNKNOWN
