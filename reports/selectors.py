@@ -23,6 +23,7 @@ from .models import (
 )
 from .simulator import SimOutage, SimService
 
+MINUTE = dt.timedelta(minutes=1)
 RECENT_WINDOW = dt.timedelta(minutes=15)
 DAY_WINDOW = dt.timedelta(hours=24)
 
@@ -53,14 +54,28 @@ def _active_issue_types() -> Prefetch:
 
 
 def report_counts(*, service: Service, now: dt.datetime | None = None) -> ReportCounts:
+    """Counted reports in the current minute and the 14 (or 1,439) before it.
+
+    Closed minutes come from the rollups the detection tick maintains; only
+    the minutes after its last one (normally just the open minute) are
+    counted from raw reports.
+    """
     now = now or timezone.now()
-    counts = Report.objects.filter(
-        service=service, counted=True, created_at__gt=now - DAY_WINDOW, created_at__lte=now
-    ).aggregate(
-        day=Count("id"),
-        recent=Count("id", filter=Q(created_at__gt=now - RECENT_WINDOW)),
+    minute = now.replace(second=0, microsecond=0)
+    day_start, recent_start = minute - DAY_WINDOW + MINUTE, minute - RECENT_WINDOW + MINUTE
+    rolled = DetectorState.objects.filter(service=service).values_list("last_minute", flat=True).first()
+    rolled = min(rolled, minute - MINUTE) if rolled else day_start - MINUTE
+    from_rollups = ReportMinute.objects.filter(service=service, minute__gte=day_start, minute__lte=rolled).aggregate(
+        day=Sum("count"), recent=Sum("count", filter=Q(minute__gte=recent_start))
     )
-    return ReportCounts(last_15_minutes=counts["recent"], last_24_hours=counts["day"])
+    raw_since = max(rolled + MINUTE, day_start)
+    from_raw = Report.objects.filter(
+        service=service, counted=True, created_at__gte=raw_since, created_at__lte=now
+    ).aggregate(day=Count("id"), recent=Count("id", filter=Q(created_at__gte=recent_start)))
+    return ReportCounts(
+        last_15_minutes=(from_rollups["recent"] or 0) + from_raw["recent"],
+        last_24_hours=(from_rollups["day"] or 0) + from_raw["day"],
+    )
 
 
 def reports_exist() -> bool:

@@ -280,3 +280,18 @@ def test_inconclusive_probe_results_never_open_an_outage(shop):
     assert not Outage.objects.exists()
     probe.refresh_from_db()
     assert probe.state == ProbeState.UNKNOWN
+
+
+def test_report_counts_read_closed_minutes_from_rollups_and_only_the_open_minute_raw(shop):
+    from reports.selectors import report_counts
+
+    add_reports(shop, T0, [2] * 30)  # 12:00-12:29
+    detection_tick(service_id=shop.pk, now=T0 + 30 * MINUTE)  # 12:29 is not settled yet: rolls up to 12:28
+    add_reports(shop, T0 + 30 * MINUTE, [3])  # the open minute, 12:30
+    now = T0 + 30 * MINUTE + dt.timedelta(seconds=50)
+    counts = report_counts(service=shop, now=now)
+    assert (counts.last_15_minutes, counts.last_24_hours) == (31, 63)  # 14 x 2 + 3; 30 x 2 + 3
+    # Proof the rolled-up minutes come from rollups: their raw reports can go.
+    Report.objects.filter(created_at__lt=T0 + 29 * MINUTE).delete()
+    counts = report_counts(service=shop, now=now)
+    assert (counts.last_15_minutes, counts.last_24_hours) == (31, 63)
