@@ -298,35 +298,10 @@ def test_reports_flow_through_gunicorn_and_simulated_traffic_through_beat_and_wo
     gunicorn = ("gunicorn", "outagehub.wsgi", "--bind", f"127.0.0.1:{topology.port}", "--workers", "2")
     topology.start("gunicorn", *gunicorn, "--control-socket", str(topology.tmp / "gunicorn.ctl"))
     celery = ("celery", "-A", "outagehub")
-    topology.start(
-        "worker",
-        *celery,
-        "worker",
-        "-l",
-        "INFO",
-        "--concurrency",
-        "1",
-        "--without-gossip",
-        "--without-mingle",
-        "--queues",
-        "celery,probes.local",
-    )
+    worker = (*celery, "worker", "-l", "INFO", "--concurrency", "1", "--without-gossip", "--without-mingle")
+    topology.start("worker", *worker, "--queues", "celery,probes.local")
     # A second region is a second queue, served by a worker of its own ("in Europe").
-    topology.start(
-        "worker-eu",
-        *celery,
-        "worker",
-        "-l",
-        "INFO",
-        "--concurrency",
-        "1",
-        "--without-gossip",
-        "--without-mingle",
-        "--queues",
-        "probes.eu",
-        "--hostname",
-        "eu@%h",
-    )
+    topology.start("worker-eu", *worker, "--queues", "probes.eu", "--hostname", "eu@%h")
     topology.start("beat", *celery, "beat", "-l", "INFO", "--schedule", str(topology.tmp / "beat-schedule"))
     topology.wait_until("answer from gunicorn", STARTUP_SECONDS, topology.answers)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from probes.models import ErrorClass, Outcome, Probe
-from probes.runner import check_probe, forget_connectivity
+from probes.runner import check_probe
 from probes.tests.servers import DnsStub, HttpStub, Reply, closed_port, tcp_listener
 from reports.tests.factories import make_service
 
@@ -13,12 +13,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def loopback_allowed(settings):
-    # These tests probe servers on 127.0.0.1, which the guard refuses by default.
-    settings.PROBES_ALLOW_PRIVATE = True
-    forget_connectivity()
-    yield
-    forget_connectivity()
+def _loopback(loopback_allowed):
+    """Every test here probes loopback servers."""
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from django.core.management import call_command
 
 from outagehub.celery import app as celery_app
 from probes.models import TIMEOUT_MAX_SECONDS, ErrorClass, Outcome, Probe, ProbeResult, ProbeState
-from probes.runner import check_probe, forget_connectivity
+from probes.runner import check_probe
 from probes.tasks import probes_enqueue_due, probes_run_check
 from probes.tests.servers import HttpStub, Reply, closed_port, tcp_listener
 from reports.tests.factories import make_service
@@ -24,12 +24,8 @@ def eager():
 
 
 @pytest.fixture(autouse=True)
-def loopback_allowed(settings):
-    # These tests probe servers on 127.0.0.1, which the guard refuses by default.
-    settings.PROBES_ALLOW_PRIVATE = True
-    forget_connectivity()
-    yield
-    forget_connectivity()
+def _loopback(loopback_allowed):
+    """Every test here probes loopback servers."""
 
 
 @pytest.fixture
