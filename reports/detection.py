@@ -19,7 +19,9 @@ The baseline
     service's second report, no blindness for weeks.
     Rows at an elevated level teach the baseline only a twentieth of their
     weight (a surge must not become normal) unless the elevation lasts so
-    long it has to be the new normal.
+    long it has to be the new normal, and every row is winsorised at four
+    standard deviations above its expectation before it is learned, so the
+    estimates are robust like a trimmed mean, not plain means.
 
 The test
     Over several trailing windows (1 to 30 minutes) the observed sum is
@@ -78,6 +80,7 @@ class Params:
     slot_prior_days: float = 2.0
     kind_prior_days: float = 7.0
     elevated_weight: float = 0.05
+    winsor_sd: float = 4.0
     accept_elevated_after_hours: float = 6.0
     warmup_minutes: float = 60.0
     # Dispersion (negative-binomial 1/size) prior and its weight.
@@ -136,12 +139,14 @@ class Detector:
     disp_b: np.ndarray = field(default=None)  # type: ignore[assignment]
     recent: deque[tuple[int, float]] = field(default_factory=deque)
     elevated_minutes: float = 0.0
+    elevated_ratio: float = 0.0  # mean of count/expected over the current elevated stretch
 
     def __post_init__(self) -> None:
         p = self.params
         self.slot_minutes = max(p.slot_minutes, self.interval_minutes)
         self.slots = max(1, round(1440 / self.slot_minutes))
-        self.windows = sorted({max(1, round(w / self.interval_minutes)) for w in p.windows_minutes})
+        # Windows in rows; coarse series (5-minute, hourly) still get 1-3 row windows.
+        self.windows = sorted({max(1, round(w / self.interval_minutes)) for w in p.windows_minutes} | {1, 2, 3})
         quiet_limit = max(p.quiet_window_minutes, self.interval_minutes)
         self.quiet_windows = [w for w in self.windows if w * self.interval_minutes <= quiet_limit]
         if self.shape_sum is None:
@@ -239,7 +244,7 @@ class Detector:
             level = max(level, here, key=_RANK.__getitem__)
             if w in self.quiet_windows:
                 short_level = max(short_level, here, key=_RANK.__getitem__)
-        warm = self.seen_minutes >= p.warmup_minutes
+        warm = self.seen_minutes >= max(p.warmup_minutes, 12 * self.interval_minutes)
         if not warm:
             level = min(level, POSSIBLE, key=_RANK.__getitem__)
             short_level = min(short_level, POSSIBLE, key=_RANK.__getitem__)
@@ -247,9 +252,33 @@ class Detector:
         # Learn: quiet history teaches the dispersion; elevated rows barely teach the baseline.
         elevated = level != OK
         self.elevated_minutes = self.elevated_minutes + self.interval_minutes if elevated else 0.0
+        self.elevated_ratio = (
+            (
+                self.elevated_ratio * (self.elevated_minutes - self.interval_minutes)
+                + self.interval_minutes * count / expected
+            )
+            / self.elevated_minutes
+            if elevated
+            else 0.0
+        )
         accept = not warm or self.elevated_minutes >= p.accept_elevated_after_hours * 60
+        if (
+            accept
+            and warm
+            and elevated
+            and self.elevated_minutes - self.interval_minutes < p.accept_elevated_after_hours * 60
+        ):
+            # Elevated for hours: this is the new normal (a level shift, not an
+            # outage). Move the level to what those hours averaged at once
+            # rather than over days of half-lives.
+            self.level_sum *= self.elevated_ratio
         weight = p.elevated_weight if elevated and not accept else 1.0
-        self._learn(at, count, weight)
+        # Winsorised: a row far above its expectation teaches at most the
+        # edge of the quiet range, so an unflagged outlier cannot drag the
+        # baseline (the robustness of a trimmed mean, in an online estimate).
+        spread = math.sqrt(expected + dispersions[0] * expected * expected)
+        learned = count if accept else min(count, expected + p.winsor_sd * spread + 2)
+        self._learn(at, learned, weight)
         if not elevated:
             for i, (x, m) in enumerate(sums):
                 self.disp_a[i] += (x - m) ** 2 - m
@@ -286,6 +315,7 @@ class Detector:
             "disp_b": self.disp_b.tolist(),
             "recent": list(self.recent),
             "elevated_minutes": self.elevated_minutes,
+            "elevated_ratio": self.elevated_ratio,
         }
 
     @classmethod
@@ -302,6 +332,7 @@ class Detector:
         detector.disp_a, detector.disp_b = np.array(state["disp_a"]), np.array(state["disp_b"])
         detector.recent = deque((tuple(r) for r in state["recent"]), maxlen=detector.windows[-1])
         detector.elevated_minutes = state["elevated_minutes"]
+        detector.elevated_ratio = state.get("elevated_ratio", 0.0)
         return detector
 
 

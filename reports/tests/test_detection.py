@@ -210,3 +210,12 @@ def test_tracker_level_changes_are_damped_and_recorded():
         tracker.update(_step(level=OUTAGE, p=1e-8, minute=minute))
     back = [t for t in tracker.update(_step(level=OUTAGE, p=1e-8, minute=6)) if t.kind == "level_changed"]
     assert [(t.data["from"], t.data["to"]) for t in back] == [(POSSIBLE, OUTAGE)]
+
+
+def test_a_lasting_level_shift_becomes_the_new_normal_within_a_day():
+    shift = START + dt.timedelta(days=5)
+    times, counts = series(2, 8, seed=8, spikes=[(shift, START + dt.timedelta(days=8), 3)])
+    result = detect_series(times, counts, interval_minutes=1.0)
+    assert result.alerts and result.alerts[0] < shift + dt.timedelta(hours=3), "tripling is first an outage"
+    assert [a for a in result.alerts if a > shift + dt.timedelta(hours=24)] == []
+    assert all(o.end is not None for o in result.outages)
