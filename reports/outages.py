@@ -215,7 +215,7 @@ def _process(
         transitions = tracker.update(step, probe_down=probes.down, interval_minutes=1.0)
         outage, new = _apply(service, outage, step, counts, transitions, changes, probes, tracker)
         opened += new
-        level = Level.OUTAGE if tracker.open and tracker.level == OUTAGE else step.level
+        level = shown_level(step, tracker)
         minutes.append(
             ServiceMinute(
                 service=service,
@@ -226,14 +226,28 @@ def _process(
                 level=level,
             )
         )
-        shown = tracker.level if tracker.open else step.level
-        if shown != state.level:
-            state.level, state.level_since = shown, at + MINUTE
+        if level != state.level:
+            state.level, state.level_since = level, at + MINUTE
         at += MINUTE
     ServiceMinute.objects.filter(service=service, minute__gte=first, minute__lte=last).delete()
     ServiceMinute.objects.bulk_create(minutes)
     state.state = {"detector": detector.to_state(), "tracker": tracker.to_state()}
     return TickResult(len(minutes), opened)
+
+
+def shown_level(step: Step, tracker: Tracker) -> str:
+    """The status people see: "outage" exactly while an outage is open, else at most "possible problems".
+
+    Just after an outage resolves the long windows still remember it, so
+    only the short windows speak then.
+    """
+    if tracker.open:
+        return tracker.level
+    recent = tracker.resolved_at is not None and step.at - tracker.resolved_at <= dt.timedelta(
+        minutes=tracker.params.reopen_minutes
+    )
+    evidence = step.short_level if recent else step.level
+    return Level.OK if evidence == OK else Level.POSSIBLE
 
 
 def _event(outage: Outage, kind: EventKind, at: dt.datetime, data: dict) -> OutageEvent:

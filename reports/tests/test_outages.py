@@ -295,3 +295,15 @@ def test_report_counts_read_closed_minutes_from_rollups_and_only_the_open_minute
     Report.objects.filter(created_at__lt=T0 + 29 * MINUTE).delete()
     counts = report_counts(service=shop, now=now)
     assert (counts.last_15_minutes, counts.last_24_hours) == (31, 63)
+
+
+def test_status_is_outage_exactly_while_one_is_open(shop):
+    _, end = scenario(shop)
+    detection_tick(service_id=shop.pk, now=end + MINUTE)
+    outage = Outage.objects.get()
+    levels = dict(ServiceMinute.objects.filter(service=shop).values_list("minute", "level"))
+    outage_minutes = {m for m, level in levels.items() if level == Level.OUTAGE}
+    assert min(outage_minutes) == outage.started_at
+    assert max(outage_minutes) < outage.resolved_at
+    assert all(levels[m] != Level.OUTAGE for m in levels if m >= outage.resolved_at)
+    assert DetectorState.objects.get(service=shop).level == Level.OK
