@@ -6,10 +6,9 @@ from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from rest_framework import exceptions, pagination, parsers
+from rest_framework import exceptions, pagination, parsers, serializers
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
-from rest_framework.views import exception_handler as drf_exception_handler
 
 
 class JSONParser(parsers.JSONParser):
@@ -26,10 +25,75 @@ class JSONParser(parsers.JSONParser):
             raise exceptions.ParseError("JSON parse error - nested too deeply.") from None
 
 
-class PageNumberPagination(pagination.PageNumberPagination):
-    page_size = 50
+class ErrorSerializer(serializers.Serializer):
+    """Every error's body: a sentence, a code, and messages by field."""
+
+    class Meta:
+        ref_name = "Error"
+
+    message = serializers.CharField(help_text="One sentence for people; starts with the first field error, if any.")
+    code = serializers.CharField(
+        help_text="For programs: invalid, not_found, method_not_allowed, unsupported_media_type, throttled..."
+    )
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Messages by field (query parameter or body field); `body` when the body is not a JSON object. "
+        "Empty when the error is not about fields.",
+    )
+
+
+# What each error status means, for the schema; the body is always ErrorSerializer's.
+ERROR_RESPONSES = {
+    400: "Invalid input: a query parameter or the body. `errors` names each field; `body` when the body is "
+    "malformed JSON or not an object.",
+    404: "No such resource (`errors` names the path parameter), or no such page or cursor.",
+    405: "This method is not allowed here; `Allow` lists those that are.",
+    406: "The `Accept` header names no media type this operation answers with.",
+    415: "The body is not JSON: send `Content-Type: application/json`.",
+    429: "Too many requests from this address: retry after `Retry-After` seconds.",
+}
+
+
+class StrictPageSize:
+    """A `page_size` that is not a whole number from 1 is a 400; one over the maximum gets the maximum.
+
+    DRF's own paginators fall back to the default size on a bad `page_size`, so a typo goes unnoticed.
+    """
+
+    page_size: int
     page_size_query_param = "page_size"
+    max_page_size: int
+
+    def get_page_size(self, request: Any) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None:
+            return self.page_size
+        try:
+            size = int(raw)
+        except ValueError:
+            size = 0
+        if size < 1:
+            raise exceptions.ValidationError(
+                {self.page_size_query_param: [f"Must be a whole number from 1 to {self.max_page_size}."]}
+            )
+        return min(size, self.max_page_size)
+
+
+class PageNumberPagination(StrictPageSize, pagination.PageNumberPagination):
+    """Numbered pages for catalogs, with a strict `page_size`."""
+
+    page_size = 50
     max_page_size = 200
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"]["minimum"] = 1
+                parameter["description"] = (
+                    f"Results per page, {self.page_size} unless given; at most {self.max_page_size}."
+                )
+        return parameters
 
 
 def _field_errors(detail: Any) -> dict[str, list[str]]:
@@ -50,6 +114,10 @@ def error_body(*, message: str, code: str, errors: dict[str, list[str]] | None =
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Turn every API error into `error_body`; domain ValidationErrors become 400."""
+    # Imported here: rest_framework.views reads DEFAULT_PARSER_CLASSES, which live in this module,
+    # so importing it at the top would make importing this module first (a middleware does) circular.
+    from rest_framework.views import exception_handler as drf_exception_handler
+
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(detail=as_serializer_error(exc))
     elif isinstance(exc, Http404):

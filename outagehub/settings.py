@@ -70,6 +70,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    # Swagger UI's files, served from /static/ like ours: the API docs load nothing from a CDN.
+    "drf_spectacular_sidecar",
     "reports",
     "probes",
 ]
@@ -79,6 +81,9 @@ MIDDLEWARE = [
     "outagehub.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # /api/ only: CORS outermost so that 304s and errors of reads carry it too.
+    "outagehub.api_http.ApiCorsMiddleware",
+    "outagehub.api_http.ApiConditionalGetMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -146,6 +151,18 @@ else:
             "LOCATION": DATA_DIR / "cache",
         }
     }
+
+# Last-Modified of API reads (outagehub/api_http.py): one small entry per URL read, in a cache
+# of its own so that many distinct URLs cannot crowd out the rate limiter's entries.
+CACHES["conditional"] = (
+    {**CACHES["default"], "KEY_PREFIX": "conditional"}
+    if REDIS_URL
+    else {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": DATA_DIR / "cache-conditional",
+        "OPTIONS": {"MAX_ENTRIES": 1000},
+    }
+)
 
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 if not REDIS_URL:
@@ -237,15 +254,40 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["outagehub.api.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "outagehub.api.PageNumberPagination",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "outagehub.schema.AutoSchema",
     "EXCEPTION_HANDLER": "outagehub.api.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
+API_DESCRIPTION = """Crowdsourced outage reports, probes and outages.
+
+Reads need no key. JSON only; times are ISO 8601 UTC.
+
+**Errors.** Every error has one body: `message` (a sentence), `code` (for programs) and `errors`
+(messages by field). Each operation lists the statuses it can answer with; a method a path does
+not list answers 405 with the same body and an `Allow` header.
+
+**Caching.** Reads carry an `ETag` (and a `Last-Modified` once their content has been the same
+for a second): send them back in `If-None-Match` / `If-Modified-Since` to get a bodiless 304
+while nothing changed. Anonymous reads are `Cache-Control: public` with a short `max-age`;
+errors and writes are `no-store`.
+
+**CORS.** Reads (GET, HEAD) are open to every origin; writes are not.
+"""
 SPECTACULAR_SETTINGS = {
     "TITLE": "OutageHub API",
-    "DESCRIPTION": "Crowdsourced outage reports, probes and outages.",
+    "DESCRIPTION": API_DESCRIPTION,
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Tags and operation ids from the path after this (services, probes...), not from /api/.
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # /api/docs/ serves Swagger UI from our own /static/ (drf-spectacular-sidecar), no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Swagger UI would otherwise send the schema's address to validator.swagger.io for a badge.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
+    # One name for a choice set that several fields use (a service's status, an outage's level).
+    "ENUM_NAME_OVERRIDES": {"Level": "reports.models.Level"},
 }
 
 # --- OutageHub ----------------------------------------------------------------
@@ -261,6 +303,8 @@ OUTAGEHUB_REPORT_COOLDOWN_SECONDS = envint("OUTAGEHUB_REPORT_COOLDOWN_SECONDS", 
 # Secret from which the daily reporter-hash salt is derived; rotating it
 # unlinks all reporter hashes at once.
 OUTAGEHUB_REPORTER_SALT_SECRET = os.environ.get("OUTAGEHUB_REPORTER_SALT_SECRET") or SECRET_KEY
+# How long anonymous API reads may be reused by browsers and proxies (Cache-Control max-age).
+OUTAGEHUB_API_CACHE_SECONDS = envint("OUTAGEHUB_API_CACHE_SECONDS", 30)
 # Generate demo traffic every minute from Celery beat (make run sets it).
 OUTAGEHUB_SIMULATOR = envbool("OUTAGEHUB_SIMULATOR", False)
 OUTAGEHUB_SIMULATOR_INTERVAL_SECONDS = envint("OUTAGEHUB_SIMULATOR_INTERVAL_SECONDS", 60)

@@ -10,19 +10,30 @@ from urllib.parse import unquote_plus
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import exceptions, generics, pagination, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
+from outagehub.api import StrictPageSize
 from reports.api import StringField
+from reports.api_series import (
+    BUCKET_DOC,
+    WINDOW_DOC,
+    BucketedWindowSerializer,
+    TimeRangeSerializer,
+    error_responses,
+)
+from reports.selectors_series import BUCKETS, probe_uptime
 
 from .models import Probe
 from .selectors import probe_events, probe_get, probe_list, probe_results
 from .services import probe_regions
 
 
-class TimeCursorPagination(pagination.CursorPagination):
+class TimeCursorPagination(StrictPageSize, pagination.CursorPagination):
     """Stable pages over time-ordered rows, however many arrive meanwhile."""
 
     page_size = 100
-    page_size_query_param = "page_size"
     max_page_size = 500
     ordering = ("-checked_at", "-id")
 
@@ -139,19 +150,6 @@ class ProbeListApi(generics.ListAPIView):
         return super().get(request, *args, **kwargs)
 
 
-class TimeRangeSerializer(serializers.Serializer):
-    class Meta:
-        ref_name = "TimeRange"
-
-    since = serializers.DateTimeField(required=False, help_text="ISO 8601; inclusive.")
-    until = serializers.DateTimeField(required=False, help_text="ISO 8601; exclusive.")
-
-    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if attrs.get("since") and attrs.get("until") and attrs["since"] >= attrs["until"]:
-            raise serializers.ValidationError({"until": ["Must be after since."]})
-        return attrs
-
-
 class ProbeResultListApi(generics.ListAPIView):
     """A probe's raw results, newest first, between `since` and `until`."""
 
@@ -199,3 +197,64 @@ class ProbeEventListApi(generics.ListAPIView):
 
     def get_queryset(self) -> Any:
         return probe_events(probe=_probe_or_404(self.kwargs["probe_id"]))
+
+
+class UptimeBucketSerializer(serializers.Serializer):
+    class Meta:
+        ref_name = "UptimeBucket"
+
+    start = serializers.DateTimeField(help_text="Start of the bucket, UTC.")
+    up = serializers.IntegerField(help_text="Checks, all regions together.")
+    degraded = serializers.IntegerField()
+    down = serializers.IntegerField()
+    inconclusive = serializers.IntegerField(
+        help_text="Our side could not tell (offline prober...); not in uptime_percent."
+    )
+    uptime_percent = serializers.FloatField(
+        allow_null=True, help_text="Up or degraded among conclusive checks; null without any."
+    )
+    latency_p50_ms = serializers.IntegerField(
+        allow_null=True,
+        help_text="The highest hourly median of any region in the bucket (percentiles of different hours or "
+        "regions cannot be merged, so this is an upper bound); null without conclusive checks.",
+    )
+    latency_p95_ms = serializers.IntegerField(
+        allow_null=True, help_text="The highest hourly 95th percentile of any region in the bucket, as p50."
+    )
+
+
+class ProbeUptimeApi(APIView):
+    """A probe's checks per hour or day, with uptime and latency, from the hourly rollups."""
+
+    class FilterSerializer(BucketedWindowSerializer):
+        class Meta:
+            ref_name = "ProbeUptimeFilter"
+
+        bucket = serializers.ChoiceField(choices=("1h", "1d"), default="1h", help_text="Bucket size.")
+
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ProbeUptime"
+
+        probe = serializers.IntegerField(help_text="The probe's id.")
+        bucket = serializers.ChoiceField(choices=("1h", "1d"))
+        since = serializers.DateTimeField(help_text="Start of the first bucket (since, aligned down).")
+        until = serializers.DateTimeField(help_text="End of the last bucket (until, aligned up); exclusive.")
+        buckets = UptimeBucketSerializer(
+            many=True, help_text="Every bucket of the window in time order, empty ones too."
+        )
+
+    @extend_schema(
+        description="Check outcomes per bucket from the hourly rollups (a day sums its hours); the hours not "
+        "rolled up yet, normally the current one, are summarised from raw results. " + WINDOW_DOC + " " + BUCKET_DOC,
+        parameters=[FilterSerializer],
+        responses={200: OutputSerializer, **error_responses(400, 404)},
+    )
+    def get(self, request: Request, probe_id: int) -> Response:
+        probe = _probe_or_404(probe_id)
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        f = filters.validated_data
+        buckets = probe_uptime(probe=probe, since=f["since"], until=f["until"], size=BUCKETS[f["bucket"]])
+        body = {"probe": probe.pk, "bucket": f["bucket"], "since": f["since"], "until": f["until"]}
+        return Response(self.OutputSerializer({**body, "buckets": buckets}).data)

@@ -212,12 +212,12 @@ def probe_results_rollup(*, since: dt.datetime, until: dt.datetime) -> int:
     with transaction.atomic():
         for (probe_id, region, hour), results in buckets.items():
             ProbeRollup.objects.update_or_create(
-                probe_id=probe_id, region=region, hour=hour, defaults=_rollup_values(results)
+                probe_id=probe_id, region=region, hour=hour, defaults=rollup_values(results)
             )
     return len(buckets)
 
 
-def _rollup_values(results: list[tuple[str, int | None]]) -> dict[str, int | None]:
+def rollup_values(results: list[tuple[str, int | None]]) -> dict[str, int | None]:
     counts = {o.value: 0 for o in Outcome}
     for outcome, _ in results:
         counts[outcome] += 1

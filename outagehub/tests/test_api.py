@@ -1,0 +1,47 @@
+"""API conventions every app shares: page sizes, and JSON 404s for unknown /api/ paths whatever the method."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from reports.tests.factories import make_service
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def api() -> Client:
+    make_service("amazon", "Amazon")
+    make_service("tiktok-shop", "TikTok Shop")
+    return Client()
+
+
+@pytest.mark.parametrize("size", ["abc", "0", "-3", "null", "1.5", ""])
+def test_a_page_size_that_is_not_a_whole_number_from_1_is_a_400(api, size):
+    response = api.get(f"/api/v1/services/?page_size={size}")
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"page_size": ["Must be a whole number from 1 to 200."]}
+
+
+def test_a_page_size_over_the_maximum_gets_the_maximum(api):
+    response = api.get("/api/v1/services/?page_size=100000")
+    assert response.status_code == 200
+    assert response.json()["count"] == 2
+    assert [s["slug"] for s in api.get("/api/v1/services/?page_size=1").json()["results"]] == ["amazon"]
+
+
+@pytest.mark.parametrize("method", ["get", "post", "put", "delete"])
+def test_an_unknown_api_path_is_a_json_404_whatever_the_method(method):
+    # A POST used to meet the CSRF check first: a 403 page in HTML.
+    client = Client(enforce_csrf_checks=True)
+    body = {} if method == "get" else {"data": "{}", "content_type": "application/json"}
+    response = getattr(client, method)("/api/v1/no-such-thing/", **body)
+    assert response.status_code == 404
+    assert response.json() == {"message": "No such endpoint: /api/v1/no-such-thing/", "code": "not_found", "errors": {}}
+
+
+def test_a_path_parameter_with_a_newline_is_a_json_404():
+    response = Client().post("/api/v1/services/a%0Ab/reports/", data="{}", content_type="application/json")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"

@@ -1,0 +1,458 @@
+"""REST API v1: a service's report series with the baseline (JSON or CSV), its breakdown and its timeline.
+
+Also the time-window serializers every time-series endpoint shares (probes
+use them for uptime and raw results): ISO 8601 `since`/`until`, defaults,
+alignment to the bucket, and the limits that keep one call cheap.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from typing import Any
+
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
+from rest_framework import renderers, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from outagehub.api import ErrorSerializer
+
+from .api import StringField, get_service_or_404
+from .geo import is_country_code
+from .models import Level
+from .selectors_series import (
+    BUCKETS,
+    MAX_BUCKETS,
+    MAX_SPAN,
+    TIMELINE_MAX_ITEMS,
+    bucket_ceil,
+    bucket_floor,
+    report_breakdown,
+    report_series,
+    service_issue_types,
+    service_timeline,
+)
+
+DEFAULT_SPAN = dt.timedelta(hours=24)
+# Outside these, a time is a typo; far outside, date arithmetic would overflow.
+EARLIEST = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+LATEST = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+
+
+# --- shared: errors and time windows --------------------------------------------------
+
+
+ERRORS = {
+    400: "A bad query parameter, named in `errors` (since, until, bucket, issue_type, country).",
+    404: "No such service (`errors.service`) or probe (`errors.probe`).",
+}
+
+
+def error_responses(*statuses: int) -> dict[Any, OpenApiResponse]:
+    """Error responses for `extend_schema`: the one error body, always JSON (even when a 200 may be CSV)."""
+    return {
+        (status, "application/json"): OpenApiResponse(ErrorSerializer, description=ERRORS[status])
+        for status in statuses
+    }
+
+
+class TimeRangeSerializer(serializers.Serializer):
+    """An optional `since`/`until` pair: ISO 8601, between 1970 and 2100, `until` after `since`."""
+
+    class Meta:
+        ref_name = "TimeRange"
+
+    since = serializers.DateTimeField(
+        required=False, default_timezone=dt.UTC, help_text="ISO 8601 (UTC unless an offset is given); inclusive."
+    )
+    until = serializers.DateTimeField(
+        required=False, default_timezone=dt.UTC, help_text="ISO 8601 (UTC unless an offset is given); exclusive."
+    )
+
+    def validate_since(self, value: dt.datetime) -> dt.datetime:
+        return _in_bounds(value)
+
+    def validate_until(self, value: dt.datetime) -> dt.datetime:
+        return _in_bounds(value)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("since") and attrs.get("until") and attrs["since"] >= attrs["until"]:
+            raise serializers.ValidationError({"until": ["Must be after since."]})
+        return attrs
+
+
+def _in_bounds(value: dt.datetime) -> dt.datetime:
+    if not EARLIEST <= value <= LATEST:
+        raise serializers.ValidationError("Must be between 1970-01-01 and 2100-01-01 (UTC).")
+    return value
+
+
+class WindowSerializer(TimeRangeSerializer):
+    """A time window with defaults and limits: `until` defaults to now, `since` to 24 hours before `until`.
+
+    With an alignment both ends move to it (`since` down, `until` up, on
+    multiples of it since 1970-01-01 UTC). A window never spans more than MAX_SPAN.
+    """
+
+    def alignment(self, attrs: dict[str, Any]) -> dt.timedelta | None:
+        return None
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs = super().validate(attrs)
+        size = self.alignment(attrs)
+        until = attrs.get("until") or timezone.now()
+        if attrs.get("since") and attrs["since"] >= until:
+            raise serializers.ValidationError({"since": ["Must be before until (now, when until is not given)."]})
+        until = bucket_ceil(until, size) if size else until
+        since = attrs.get("since") or until - DEFAULT_SPAN
+        since = bucket_floor(since, size) if size else since
+        self.check_window(since, until, size)
+        return {**attrs, "since": since, "until": until}
+
+    def check_window(self, since: dt.datetime, until: dt.datetime, size: dt.timedelta | None) -> None:
+        if until - since > MAX_SPAN:
+            raise serializers.ValidationError({"since": [f"Must be at most {MAX_SPAN.days} days before until."]})
+
+
+class BucketedWindowSerializer(WindowSerializer):
+    """A window cut into buckets of `bucket` (a key of BUCKETS): aligned to them, at most MAX_BUCKETS of them."""
+
+    def alignment(self, attrs: dict[str, Any]) -> dt.timedelta | None:
+        return BUCKETS[attrs["bucket"]]
+
+    def check_window(self, since: dt.datetime, until: dt.datetime, size: dt.timedelta | None) -> None:
+        super().check_window(since, until, size)
+        if size and (until - since) // size > MAX_BUCKETS:
+            message = f"The window holds {(until - since) // size} buckets; at most {MAX_BUCKETS} per call."
+            raise serializers.ValidationError({"since": [f"{message} Use a later since or a larger bucket."]})
+
+
+WINDOW_DOC = (
+    f"Times are ISO 8601; responses are in UTC. `until` defaults to now and `since` to 24 hours before `until`; "
+    f"a window may span at most {MAX_SPAN.days} days."
+)
+BUCKET_DOC = (
+    f"Buckets are aligned in UTC (a day starts at 00:00 UTC): `since` is moved back to the start of its bucket "
+    f"and `until` forward to the end of its own, so the current bucket is included, partial. At most "
+    f"{MAX_BUCKETS} buckets per call (400 beyond, naming `since`)."
+)
+
+
+# --- the report series -------------------------------------------------------------
+
+
+class SeriesCSVRenderer(renderers.BaseRenderer):
+    """The report series as CSV: one row per bucket, empty cells where the JSON has null."""
+
+    media_type = "text/csv"
+    format = "csv"
+    charset = "utf-8"
+    HEADER = ("start", "count", "expected", "band_low", "band_high", "level")
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(self.HEADER)
+        for b in data.get("buckets", []) if isinstance(data, dict) else []:
+            low, high = b["band"] or ("", "")
+            writer.writerow([b["start"], b["count"], _cell(b["expected"]), low, high, _cell(b["level"])])
+        return out.getvalue().encode()
+
+
+def _cell(value: Any) -> Any:
+    return "" if value is None else value
+
+
+class SeriesBucketSerializer(serializers.Serializer):
+    class Meta:
+        ref_name = "SeriesBucket"
+
+    start = serializers.DateTimeField(help_text="Start of the bucket, UTC.")
+    count = serializers.IntegerField(help_text="Counted reports (one per reporter per cooldown) in the bucket.")
+    expected = serializers.FloatField(
+        allow_null=True,
+        help_text="Counted reports the detector expected over the bucket's minutes (all issue types and countries). "
+        "Null with issue_type or country, and until the detector has processed every minute of the bucket.",
+    )
+    band = serializers.ListField(
+        child=serializers.IntegerField(),
+        min_length=2,
+        max_length=2,
+        allow_null=True,
+        help_text="[low, high]: the 1st-99th percentile range of a quiet bucket. Approximate: a negative binomial "
+        "with the bucket's expected count and the largest per-minute dispersion in it (errs wide). Null with expected.",
+    )
+    level = serializers.ChoiceField(
+        choices=Level.choices,
+        allow_null=True,
+        help_text="The worst detector level among the bucket's processed minutes: ok, possible or outage. "
+        "Null with issue_type or country, or before the detector processed any of its minutes.",
+    )
+
+
+class ServiceSeriesApi(APIView):
+    """Counted reports of a service per bucket, with the expected count and its band (JSON, or CSV)."""
+
+    renderer_classes = [renderers.JSONRenderer, SeriesCSVRenderer]
+
+    class FilterSerializer(BucketedWindowSerializer):
+        class Meta:
+            ref_name = "ServiceSeriesFilter"
+
+        bucket = serializers.ChoiceField(
+            choices=tuple(BUCKETS),
+            required=False,
+            help_text="Bucket size. Default: 15m, or 1h with country (country counts are hourly: 1h or 1d only).",
+        )
+        issue_type = StringField(
+            required=False, max_length=32, help_text="Only reports of this issue type (its key). No baseline then."
+        )
+        country = StringField(
+            required=False,
+            max_length=2,
+            help_text="Only reports from this country, ISO 3166-1 alpha-2 (e.g. DE). Needs bucket 1h or 1d; "
+            "cannot be combined with issue_type. No baseline then.",
+        )
+
+        def validate_issue_type(self, key: str) -> Any:
+            types = service_issue_types(service=self.context["service"])
+            if key not in types:
+                name = self.context["service"].name
+                raise serializers.ValidationError(
+                    f"{key!r} is not an issue type of {name}. Allowed: {', '.join(types)}."
+                )
+            return types[key]
+
+        def validate_country(self, code: str) -> str:
+            if not is_country_code(code.upper()):
+                raise serializers.ValidationError(f"{code!r} is not an ISO 3166-1 alpha-2 country code (e.g. DE).")
+            return code.upper()
+
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            if "country" in attrs:
+                if attrs.get("bucket", "1h") not in ("1h", "1d"):
+                    raise serializers.ValidationError(
+                        {"country": ["Needs bucket 1h or 1d: reports by country are rolled up by the hour."]}
+                    )
+                if "issue_type" in attrs:
+                    raise serializers.ValidationError(
+                        {"country": ["Cannot be combined with issue_type: country rollups are not split by type."]}
+                    )
+            attrs.setdefault("bucket", "1h" if "country" in attrs else "15m")
+            return super().validate(attrs)
+
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ServiceSeries"
+
+        service = serializers.CharField(help_text="The service's slug.")
+        bucket = serializers.ChoiceField(choices=tuple(BUCKETS))
+        since = serializers.DateTimeField(help_text="Start of the first bucket (since, aligned down).")
+        until = serializers.DateTimeField(help_text="End of the last bucket (until, aligned up); exclusive.")
+        buckets = SeriesBucketSerializer(
+            many=True, help_text="Every bucket of the window in time order, empty ones too."
+        )
+
+    @extend_schema(
+        description=(
+            "Counted reports per bucket with the detector's expected count, its band and level, for charts and "
+            "spreadsheets (`?format=csv` or `Accept: text/csv`: header start,count,expected,band_low,band_high,level). "
+            "Counts come from the minute rollups (hourly for country); minutes the detector has not rolled up yet "
+            "are counted from reports, without an expected count. " + WINDOW_DOC + " " + BUCKET_DOC
+        ),
+        parameters=[FilterSerializer],
+        responses={
+            (200, "application/json"): OutputSerializer,
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="The buckets as CSV."),
+            **error_responses(400, 404),
+        },
+        examples=[
+            OpenApiExample(
+                "Two quarter hours",
+                response_only=True,
+                media_type="application/json",
+                value={
+                    "service": "tiktok-shop",
+                    "bucket": "15m",
+                    "since": "2026-11-26T18:45:00Z",
+                    "until": "2026-11-26T19:15:00Z",
+                    "buckets": [
+                        {
+                            "start": "2026-11-26T18:45:00Z",
+                            "count": 14,
+                            "expected": 12.4,
+                            "band": [5, 22],
+                            "level": "ok",
+                        },
+                        {
+                            "start": "2026-11-26T19:00:00Z",
+                            "count": 96,
+                            "expected": None,
+                            "band": None,
+                            "level": "outage",
+                        },
+                    ],
+                },
+            )
+        ],
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        service = get_service_or_404(slug)
+        filters = self.FilterSerializer(data=request.query_params, context={"service": service})
+        filters.is_valid(raise_exception=True)
+        f = filters.validated_data
+        buckets = report_series(
+            service=service,
+            since=f["since"],
+            until=f["until"],
+            size=BUCKETS[f["bucket"]],
+            issue_type=f.get("issue_type"),
+            country=f.get("country"),
+        )
+        body = {"service": service.slug, "bucket": f["bucket"], "since": f["since"], "until": f["until"]}
+        return Response(self.OutputSerializer({**body, "buckets": buckets}).data)
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        # Errors stay JSON (the one error body) even when CSV was asked for.
+        data = getattr(response, "data", None)
+        if isinstance(getattr(request, "accepted_renderer", None), SeriesCSVRenderer) and not (
+            isinstance(data, dict) and "buckets" in data
+        ):
+            request.accepted_renderer, request.accepted_media_type = renderers.JSONRenderer(), "application/json"
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+# --- breakdown ---------------------------------------------------------------------
+
+
+class IssueTypeShareSerializer(serializers.Serializer):
+    class Meta:
+        ref_name = "IssueTypeShare"
+
+    key = serializers.CharField()
+    label = serializers.CharField()
+    count = serializers.IntegerField()
+    percent = serializers.FloatField(help_text="Of total, one decimal.")
+
+
+class CountryShareSerializer(serializers.Serializer):
+    class Meta:
+        ref_name = "CountryShare"
+
+    country = serializers.CharField(source="key", help_text="ISO 3166-1 alpha-2; empty when unknown.")
+    name = serializers.CharField(source="label", help_text='English name; "Unknown" for an empty country.')
+    count = serializers.IntegerField()
+    percent = serializers.FloatField(help_text="Of the countries' own total, one decimal.")
+
+
+class ServiceBreakdownApi(APIView):
+    """Counted reports of a service in a window by issue type and by country, with their shares."""
+
+    class FilterSerializer(WindowSerializer):
+        class Meta:
+            ref_name = "ServiceBreakdownFilter"
+
+        def alignment(self, attrs: dict[str, Any]) -> dt.timedelta | None:
+            return BUCKETS["1m"]
+
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ServiceBreakdown"
+
+        since = serializers.DateTimeField(help_text="since, aligned down to the minute.")
+        until = serializers.DateTimeField(help_text="until, aligned up to the minute; exclusive.")
+        total = serializers.IntegerField(help_text="Counted reports in the window.")
+        issue_types = IssueTypeShareSerializer(
+            many=True, help_text="By count, most first; active issue types without reports too."
+        )
+        countries = CountryShareSerializer(
+            many=True,
+            help_text="By count, most first. From the hourly rollups: the whole UTC hours overlapping the window, "
+            "so up to an hour more than since..until; hence percentages of their own total.",
+        )
+
+    @extend_schema(
+        description="Counts and shares by issue type (minute rollups) and by country (hourly rollups); minutes "
+        "not rolled up yet are counted from reports. " + WINDOW_DOC,
+        parameters=[FilterSerializer],
+        responses={200: OutputSerializer, **error_responses(400, 404)},
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        service = get_service_or_404(slug)
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        since, until = filters.validated_data["since"], filters.validated_data["until"]
+        breakdown = report_breakdown(service=service, since=since, until=until)
+        return Response(self.OutputSerializer({"since": since, "until": until, **vars(breakdown)}).data)
+
+
+# --- timeline ----------------------------------------------------------------------
+
+
+class ProbeRefSerializer(serializers.Serializer):
+    class Meta:
+        ref_name = "ProbeRef"
+
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class TimelineItemSerializer(serializers.Serializer):
+    class Meta:
+        ref_name = "TimelineItem"
+
+    at = serializers.DateTimeField()
+    type = serializers.ChoiceField(choices=("outage_event", "probe_event"))
+    outage = serializers.IntegerField(allow_null=True, help_text="The outage's id (outage events).")
+    kind = serializers.CharField(
+        help_text="Outage events: reports_rising, opened, level_changed, probe_down, probe_up, peak, "
+        "issue_mix_changed, resolved, reopened. Probe events: probe_ and the new state (probe_down, probe_up, "
+        "probe_degraded, probe_unknown)."
+    )
+    probe = ProbeRefSerializer(allow_null=True, help_text="The probe (probe events).")
+    data = serializers.JSONField(
+        help_text="Outage events: the numbers behind them. Probe events: from_state, to_state and the evidence."
+    )
+
+
+class ServiceTimelineApi(APIView):
+    """A service's outage events and probe state changes in a window, in time order."""
+
+    class FilterSerializer(WindowSerializer):
+        class Meta:
+            ref_name = "ServiceTimelineFilter"
+
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ServiceTimeline"
+
+        service = serializers.CharField(help_text="The service's slug.")
+        since = serializers.DateTimeField()
+        until = serializers.DateTimeField()
+        truncated = serializers.BooleanField(
+            help_text=f"More than {TIMELINE_MAX_ITEMS} items: ask again with since set to the last item's at "
+            "(the items at that instant come again)."
+        )
+        items = TimelineItemSerializer(many=True, help_text=f"Oldest first; at most {TIMELINE_MAX_ITEMS}.")
+
+    @extend_schema(
+        description="Events of the service's outages (opened, peak, probe down, resolved...) and the state "
+        "changes of its enabled probes (by quorum of their regions) with at in [since, until), merged in time "
+        f"order; at one instant a probe's change comes first. At most {TIMELINE_MAX_ITEMS} items, the oldest. "
+        + WINDOW_DOC,
+        parameters=[FilterSerializer],
+        responses={200: OutputSerializer, **error_responses(400, 404)},
+    )
+    def get(self, request: Request, slug: str) -> Response:
+        service = get_service_or_404(slug)
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        since, until = filters.validated_data["since"], filters.validated_data["until"]
+        items, truncated = service_timeline(service=service, since=since, until=until)
+        body = {"service": service.slug, "since": since, "until": until, "truncated": truncated, "items": items}
+        return Response(self.OutputSerializer(body).data)
