@@ -256,6 +256,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "outagehub.api.PageNumberPagination",
     "DEFAULT_SCHEMA_CLASS": "outagehub.schema.AutoSchema",
     "EXCEPTION_HANDLER": "outagehub.api.exception_handler",
+    # Anonymous reads, per address (OUTAGEHUB_READ_RATE_LIMIT); writes keep their own throttles.
+    "DEFAULT_THROTTLE_CLASSES": ["reports.throttles.ReadRateThrottle"],
     "UNAUTHENTICATED_USER": None,
 }
 API_DESCRIPTION = """Crowdsourced outage reports, probes and outages.
@@ -298,6 +300,8 @@ SPECTACULAR_SETTINGS = {
 OUTAGEHUB_TRUSTED_PROXIES = envlist("OUTAGEHUB_TRUSTED_PROXIES")
 # Reports one client address may file, e.g. "10/min", "100/hour".
 OUTAGEHUB_REPORT_RATE_LIMIT = os.environ.get("OUTAGEHUB_REPORT_RATE_LIMIT", "10/min")
+# API reads (GET, HEAD, OPTIONS) per client address; high enough for a dashboard polling many services.
+OUTAGEHUB_READ_RATE_LIMIT = os.environ.get("OUTAGEHUB_READ_RATE_LIMIT", "600/min")
 # A reporter is counted once per service within this many seconds.
 OUTAGEHUB_REPORT_COOLDOWN_SECONDS = envint("OUTAGEHUB_REPORT_COOLDOWN_SECONDS", 15 * 60)
 # Secret from which the daily reporter-hash salt is derived; rotating it

@@ -1,16 +1,17 @@
-"""REST API v1: outages and their timelines (basic form; filters and webhooks come with the API issue)."""
+"""REST API v1: outages (filtered with reports.filters) and their timelines."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .models import OutageStatus
+from .filters import OutageFilter
 from .selectors import outage_get, outage_list
 
 
@@ -42,32 +43,14 @@ class OutageSerializer(serializers.Serializer):
 
 
 class OutageListApi(generics.ListAPIView):
-    """Outages, newest first; `?service=` and `?status=open|resolved` narrow them."""
-
-    class FilterSerializer(serializers.Serializer):
-        class Meta:
-            ref_name = "OutageListFilter"
-
-        service = serializers.CharField(required=False, max_length=64)
-        status = serializers.ChoiceField(choices=OutageStatus.choices, required=False)
+    """Outages, newest first, narrowed by service, status, confidence, issue type and time range."""
 
     serializer_class = OutageSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = OutageFilter
 
     def get_queryset(self) -> Any:
-        filters = self.FilterSerializer(data=self.request.query_params)
-        filters.is_valid(raise_exception=True)
-        return outage_list(
-            service_slug=filters.validated_data.get("service"), status=filters.validated_data.get("status")
-        )
-
-    @extend_schema(
-        parameters=[
-            OpenApiParameter("service", str, description="Service slug."),
-            OpenApiParameter("status", str, enum=["open", "resolved"]),
-        ]
-    )
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
+        return outage_list()
 
 
 class OutageDetailApi(APIView):

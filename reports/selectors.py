@@ -144,13 +144,9 @@ def service_status(*, service: Service, window_minutes: int = 15) -> ServiceStat
     )
 
 
-def outage_list(*, service_slug: str | None = None, status: str | None = None) -> QuerySet[Outage]:
-    outages = Outage.objects.select_related("service").order_by("-started_at", "-id")
-    if service_slug:
-        outages = outages.filter(service__slug=service_slug)
-    if status:
-        outages = outages.filter(status=status)
-    return outages
+def outage_list() -> QuerySet[Outage]:
+    """Every outage, newest first; the API narrows it with reports.filters.OutageFilter."""
+    return Outage.objects.select_related("service").order_by("-started_at", "-id")
 
 
 def outage_get(*, outage_id: int) -> Outage | None:

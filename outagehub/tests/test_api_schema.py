@@ -49,12 +49,12 @@ def test_filing_a_report_documents_every_error_it_can_answer_with(schema):
 
 
 def test_reads_document_only_the_errors_they_can_answer_with(schema):
-    # Path parameter, no query, no body, not throttled: 404, and 406 as everywhere.
+    # Path parameter, no query, no body: 404, 406 as everywhere, 429 as every read (per-address limit).
     detail = responses(schema, "get", "/api/v1/services/{slug}/")
-    assert sorted(s for s in detail if s.startswith("4")) == ["404", "406"]
+    assert sorted(s for s in detail if s.startswith("4")) == ["404", "406", "429"]
     # Query parameters and pages (an unknown page is a 404), no path parameter.
     listing = responses(schema, "get", "/api/v1/services/")
-    assert sorted(s for s in listing if s.startswith("4")) == ["400", "404", "406"]
+    assert sorted(s for s in listing if s.startswith("4")) == ["400", "404", "406", "429"]
     assert error_schema(listing["400"]) == error_schema(listing["404"]) == ERROR
 
 
