@@ -250,7 +250,8 @@ LOGGING = {
 # --- REST framework ---------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    # API keys only (reports.auth): no header is anonymous, a bad key is a 401.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["reports.auth.ApiKeyAuthentication"],
     "DEFAULT_PARSER_CLASSES": ["outagehub.api.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "outagehub.api.PageNumberPagination",

@@ -1,14 +1,29 @@
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 
-from .models import CommentState, DetectorState, IssueType, Outage, OutageEvent, Report, Service, SimulatedOutage
+from .auth import api_key_set_secret
+from .models import (
+    ApiKey,
+    ApiKeyScope,
+    CommentState,
+    DetectorState,
+    IssueType,
+    Outage,
+    OutageEvent,
+    OutageUpdate,
+    Report,
+    Service,
+    SimulatedOutage,
+)
 from .services import service_ensure_issue_types
 
 
@@ -109,3 +124,53 @@ class DetectorStateAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
+
+
+class ApiKeyForm(forms.ModelForm):
+    scopes = forms.MultipleChoiceField(choices=ApiKeyScope.choices, widget=forms.CheckboxSelectMultiple)
+
+    class Meta:
+        model = ApiKey
+        fields = ("name", "scopes", "service")
+
+
+@admin.action(description="Revoke selected API keys")
+def revoke_api_keys(modeladmin: Any, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+    revoked = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+    modeladmin.message_user(request, f"Revoked {revoked} API key(s).", messages.SUCCESS)
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(admin.ModelAdmin):
+    form = ApiKeyForm
+    list_display = ("name", "prefix", "scopes", "service", "created_at", "last_used_at", "revoked_at")
+    list_filter = ("service",)
+    search_fields = ("name", "prefix")
+    actions = [revoke_api_keys]
+    readonly_fields = ("prefix", "created_at", "last_used_at", "revoked_at")
+
+    def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        # The plain key lives only in this response: it is hashed before saving and shown once.
+        key = secrets.token_urlsafe(32)
+        api_key_set_secret(api_key=obj, key=key)
+        super().save_model(request, obj, form, change)
+        self.message_user(
+            request, f"The key for {obj.name} is {key} — copy it now, it will not be shown again.", messages.SUCCESS
+        )
+
+
+@admin.register(OutageUpdate)
+class OutageUpdateAdmin(admin.ModelAdmin):
+    list_display = ("outage", "state", "author", "created_at")
+    list_select_related = ("outage__service",)
+    readonly_fields = ("outage", "state", "message", "author", "api_key", "user", "created_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+# Set by the first status update (reports.api_updates), like the rest of an outage never edited here.
+OutageAdmin.readonly_fields = (*OutageAdmin.readonly_fields, "acknowledged_at")

@@ -35,6 +35,9 @@ class OutageSerializer(serializers.Serializer):
     level = serializers.CharField()
     started_at = serializers.DateTimeField()
     resolved_at = serializers.DateTimeField(allow_null=True)
+    acknowledged_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the service's team posted its first status update (outages/{id}/updates/)."
+    )
     peak_at = serializers.DateTimeField(allow_null=True)
     peak_count = serializers.IntegerField()
     peak_expected = serializers.FloatField()

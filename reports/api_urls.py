@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import api, api_outages, api_series
+from . import api, api_outages, api_series, api_updates
 
 urlpatterns = [
     path("services/", api.ServiceListApi.as_view(), name="service-list"),
@@ -13,4 +13,5 @@ urlpatterns = [
     path("services/<slug:slug>/timeline/", api_series.ServiceTimelineApi.as_view(), name="service-timeline"),
     path("outages/", api_outages.OutageListApi.as_view(), name="outage-list"),
     path("outages/<int:outage_id>/", api_outages.OutageDetailApi.as_view(), name="outage-detail"),
+    path("outages/<int:outage_id>/updates/", api_updates.OutageUpdatesApi.as_view(), name="outage-updates"),
 ]

@@ -11,6 +11,7 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.throttling import SimpleRateThrottle
 
 from .identity import address_key, client_ip
+from .models import ApiKey
 
 logger = logging.getLogger(__name__)
 
@@ -55,13 +56,14 @@ class ReadRateThrottle(AddressRateThrottle):
     """OUTAGEHUB_READ_RATE_LIMIT reads (GET, HEAD, OPTIONS) per client address, over every API view.
 
     The default throttle of every DRF view (REST_FRAMEWORK in settings); writes pass untouched,
-    so filing a report counts only against its own limit.
+    so filing a report counts only against its own limit. A valid API key lifts it (a bad one
+    is a 401 before any throttle runs).
     """
 
     scope = "reads"
     rate_setting = "OUTAGEHUB_READ_RATE_LIMIT"
 
     def allow_request(self, request: Any, view: Any) -> bool:
-        if request.method not in SAFE_METHODS:
+        if request.method not in SAFE_METHODS or isinstance(request.auth, ApiKey):
             return True
         return super().allow_request(request, view)

@@ -3,6 +3,15 @@
 from __future__ import annotations
 
 from .catalog import DEFAULT_ISSUE_TYPES, IssueType, Service, ServiceQuerySet, slug_validator
+from .keys import (
+    API_KEY_PREFIX_LENGTH,
+    OUTAGE_UPDATE_MAX_LENGTH,
+    ApiKey,
+    ApiKeyScope,
+    OutageUpdate,
+    UpdateState,
+    api_key_hash,
+)
 from .outages import (
     Confidence,
     CountryHour,
@@ -26,8 +35,12 @@ from .reports import (
 )
 
 __all__ = [
+    "API_KEY_PREFIX_LENGTH",
     "COMMENT_MAX_LENGTH",
     "DEFAULT_ISSUE_TYPES",
+    "OUTAGE_UPDATE_MAX_LENGTH",
+    "ApiKey",
+    "ApiKeyScope",
     "Channel",
     "CommentState",
     "Confidence",
@@ -39,6 +52,7 @@ __all__ = [
     "Outage",
     "OutageEvent",
     "OutageStatus",
+    "OutageUpdate",
     "Report",
     "ReportMinute",
     "ReporterCooldown",
@@ -47,5 +61,7 @@ __all__ = [
     "ServiceQuerySet",
     "SimulatedOutage",
     "SimulatorClock",
+    "UpdateState",
+    "api_key_hash",
     "slug_validator",
 ]

@@ -108,6 +108,8 @@ class Outage(models.Model):
     level = models.CharField(max_length=8, choices=Level.choices, default=Level.OUTAGE)
     started_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # When the service's team first posted a status update (reports.api_updates).
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
     peak_at = models.DateTimeField(null=True, blank=True)
     peak_count = models.PositiveIntegerField(default=0, help_text="Counted reports in the peak minute.")
     peak_expected = models.FloatField(default=0.0)
@@ -141,6 +143,7 @@ class EventKind(models.TextChoices):
     ISSUE_MIX_CHANGED = "issue_mix_changed", "Most reported problem changed"
     RESOLVED = "resolved", "Resolved"
     REOPENED = "reopened", "Reopened"
+    STATUS_UPDATE = "status_update", "Status update"
 
 
 class OutageEvent(models.Model):
