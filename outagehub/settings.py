@@ -351,6 +351,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "reports.tasks.detection_tick_all",
         "schedule": float(envint("OUTAGEHUB_DETECTION_INTERVAL_SECONDS", 30)),
     },
+    "webhooks-resend-stale": {"task": "reports.tasks.webhooks_resend_stale", "schedule": 300.0},
     "probes-rollup-and-prune": {"task": "probes.tasks.probes_rollup_and_prune", "schedule": 900.0},
 }
 if OUTAGEHUB_SIMULATOR:

@@ -23,6 +23,8 @@ from .models import (
     Report,
     Service,
     SimulatedOutage,
+    Webhook,
+    WebhookDelivery,
 )
 from .services import service_ensure_issue_types
 
@@ -174,3 +176,24 @@ class OutageUpdateAdmin(admin.ModelAdmin):
 
 # Set by the first status update (reports.api_updates), like the rest of an outage never edited here.
 OutageAdmin.readonly_fields = (*OutageAdmin.readonly_fields, "acknowledged_at")
+
+
+@admin.register(Webhook)
+class WebhookAdmin(admin.ModelAdmin):
+    list_display = ["url", "owner", "events", "active", "created_at"]
+    list_filter = ["active"]
+    search_fields = ["url", "owner__name"]
+    # The secret is shown once, to the key holder who created the webhook, and never here.
+    exclude = ["secret"]
+    readonly_fields = ["owner", "created_at"]
+    filter_horizontal = ["services"]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["id", "webhook", "event", "status", "attempts", "last_status_code", "created_at"]
+    list_filter = ["status", "event"]
+    readonly_fields = [f.name for f in WebhookDelivery._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False

@@ -37,7 +37,9 @@ from .models import (
     ReportMinute,
     Service,
     ServiceMinute,
+    WebhookEvent,
 )
+from .webhooks import webhooks_dispatch
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +51,9 @@ SETTLE = dt.timedelta(seconds=20)
 LATE_MINUTES = 5  # rollups are recomputed this far back on every tick
 BOOTSTRAP_DAYS = 14  # a new detector learns from this much existing history
 CHUNK_MINUTES = 720  # minutes per transaction when catching up
+# Webhooks announce what is happening: minutes replayed from further back (a
+# new detector learning history, a long catch-up) update the record silently.
+ANNOUNCE_WINDOW = dt.timedelta(hours=1)
 
 
 def _floor_minute(at: dt.datetime) -> dt.datetime:
@@ -183,14 +188,20 @@ def _tick_chunk(*, service_id: int, upto: dt.datetime, params: Params) -> TickRe
         if first > last:
             return TickResult(0, 0)
         rollups_refresh(service=service, since=min(first, upto - LATE_MINUTES * MINUTE), until=last + MINUTE)
-        result = _process(service, state, first, last, params)
+        result = _process(service, state, first, last, params, announce_since=upto - ANNOUNCE_WINDOW)
         state.last_minute = last
         state.save()
         return result
 
 
 def _process(
-    service: Service, state: DetectorState, first: dt.datetime, last: dt.datetime, params: Params
+    service: Service,
+    state: DetectorState,
+    first: dt.datetime,
+    last: dt.datetime,
+    params: Params,
+    *,
+    announce_since: dt.datetime,
 ) -> TickResult:
     saved = state.state or {}
     detector = Detector.from_state(saved["detector"], params) if "detector" in saved else Detector(1.0, params)
@@ -213,7 +224,9 @@ def _process(
         step = detector.update(at, sum(counts.values()))
         changes = probes.advance(at + MINUTE)
         transitions = tracker.update(step, probe_down=probes.down, interval_minutes=1.0)
-        outage, new = _apply(service, outage, step, counts, transitions, changes, probes, tracker)
+        outage, new = _apply(
+            service, outage, step, counts, transitions, changes, probes, tracker, announce=at >= announce_since
+        )
         opened += new
         level = shown_level(step, tracker)
         minutes.append(
@@ -263,9 +276,13 @@ def _apply(
     probe_changes: list[ProbeEvent],
     probes: ProbeTimeline,
     tracker: Tracker,
+    *,
+    announce: bool = True,
 ) -> tuple[Outage | None, int]:
     """Write one minute's outage changes; returns the open outage (if any) and 1 if one opened."""
     opened = 0
+    # Webhook events of this minute, sent once the outage row holds the whole minute.
+    events: list[tuple[Outage, str]] = []
     for t in transitions:
         if t.kind == "opened" and outage is not None:
             # The tracker lost its state (a reset) while an outage stayed open: carry on with it.
@@ -283,6 +300,7 @@ def _apply(
             if "rising_since" in t.data:
                 _event(outage, EventKind.REPORTS_RISING, dt.datetime.fromisoformat(t.data["rising_since"]), {})
             _event(outage, EventKind.OPENED, t.at, t.data)
+            events.append((outage, WebhookEvent.OUTAGE_OPENED))
             opened = 1
         elif t.kind == "reopened":
             outage = (
@@ -292,11 +310,13 @@ def _apply(
                 continue
             outage.status, outage.resolved_at = OutageStatus.OPEN, None
             _event(outage, EventKind.REOPENED, t.at, t.data)
+            events.append((outage, WebhookEvent.OUTAGE_UPDATED))
         elif outage is None:
             continue
         elif t.kind == "level_changed":
             outage.level = t.data["to"]
             _event(outage, EventKind.LEVEL_CHANGED, t.at, t.data)
+            events.append((outage, WebhookEvent.OUTAGE_UPDATED))
         elif t.kind == "peak":
             outage.peak_at, outage.peak_count, outage.peak_expected = t.at, t.data["count"], t.data["expected"]
             OutageEvent.objects.update_or_create(
@@ -305,6 +325,7 @@ def _apply(
         elif t.kind == "resolved":
             outage.status, outage.resolved_at = OutageStatus.RESOLVED, t.at + MINUTE
             _event(outage, EventKind.RESOLVED, t.at + MINUTE, t.data)
+            events.append((outage, WebhookEvent.OUTAGE_RESOLVED))
     if outage is None:
         return None, opened
     for change in probe_changes:
@@ -321,7 +342,18 @@ def _apply(
     if transitions or probe_changes:
         outage.countries = outage_countries(outage)
     outage.save()
+    if announce:
+        _dispatch(events)
     return (outage if outage.status == OutageStatus.OPEN else None), opened
+
+
+def _dispatch(events: list[tuple[Outage, str]]) -> None:
+    """Announce the minute's outage events; an update in the minute an outage opened is part of its opening."""
+    unique = list(dict.fromkeys(events))
+    for i, (outage, event) in enumerate(unique):
+        if event == WebhookEvent.OUTAGE_UPDATED and (outage, WebhookEvent.OUTAGE_OPENED) in unique[:i]:
+            continue
+        webhooks_dispatch(outage=outage, event=event)
 
 
 def _accumulate(outage: Outage, step: Step, counts: dict[str, int], probes: ProbeTimeline, tracker: Tracker) -> None:

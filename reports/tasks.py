@@ -10,6 +10,7 @@ from django.utils import timezone
 from .models import Service
 from .outages import detection_tick
 from .services import cooldowns_prune, simulator_tick
+from .webhooks import webhook_deliveries_stale, webhook_delivery_attempt
 
 
 @shared_task(ignore_result=True)
@@ -36,3 +37,20 @@ def detection_tick_all() -> int:
 def detection_run(service_id: int) -> int:
     """Detect over the service's closed minutes not yet processed; opens, updates and resolves outages."""
     return detection_tick(service_id=service_id, now=timezone.now()).minutes
+
+
+@shared_task(ignore_result=True)
+def webhook_deliver(delivery_id: int, attempt: int = 1) -> None:
+    """Make one attempt of a webhook delivery; enqueue the next one after its backoff if it failed."""
+    retry_in = webhook_delivery_attempt(delivery_id=delivery_id, attempt=attempt)
+    if retry_in is not None:
+        webhook_deliver.apply_async((delivery_id, attempt + 1), countdown=retry_in)
+
+
+@shared_task(ignore_result=True)
+def webhooks_resend_stale() -> int:
+    """Re-send deliveries left pending by a dead worker or a lost retry message."""
+    stale = webhook_deliveries_stale()
+    for delivery_id, attempt in stale:
+        webhook_deliver.delay(delivery_id, attempt)
+    return len(stale)

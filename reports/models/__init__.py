@@ -33,18 +33,27 @@ from .reports import (
     SimulatedOutage,
     SimulatorClock,
 )
+from .webhooks import (
+    WEBHOOK_URL_MAX_LENGTH,
+    DeliveryStatus,
+    Webhook,
+    WebhookDelivery,
+    WebhookEvent,
+)
 
 __all__ = [
     "API_KEY_PREFIX_LENGTH",
     "COMMENT_MAX_LENGTH",
     "DEFAULT_ISSUE_TYPES",
     "OUTAGE_UPDATE_MAX_LENGTH",
+    "WEBHOOK_URL_MAX_LENGTH",
     "ApiKey",
     "ApiKeyScope",
     "Channel",
     "CommentState",
     "Confidence",
     "CountryHour",
+    "DeliveryStatus",
     "DetectorState",
     "EventKind",
     "IssueType",
@@ -62,6 +71,9 @@ __all__ = [
     "SimulatedOutage",
     "SimulatorClock",
     "UpdateState",
+    "Webhook",
+    "WebhookDelivery",
+    "WebhookEvent",
     "api_key_hash",
     "slug_validator",
 ]
