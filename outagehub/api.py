@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
+from django.utils.dateparse import parse_datetime
 from rest_framework import exceptions, pagination, parsers, serializers
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
@@ -141,3 +143,34 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         message = f"Invalid input. {message}"
     response.data = error_body(message=message, code=exc.default_code, errors=errors)
     return response
+
+
+class TimeCursorPagination(StrictPageSize, pagination.CursorPagination):
+    """Stable pages over time-ordered rows, however many arrive meanwhile."""
+
+    page_size = 100
+    max_page_size = 500
+    ordering = ("-checked_at", "-id")  # subclasses set their own time field
+
+    def decode_cursor(self, request: Any) -> pagination.Cursor | None:
+        cursor = super().decode_cursor(request)
+        if cursor is not None and cursor.position is not None and not _is_position(cursor.position):
+            raise exceptions.NotFound(self.invalid_cursor_message)
+        return cursor
+
+
+def _is_position(text: str) -> bool:
+    """Whether a cursor's position is one we could have written: an aware datetime UTC can hold.
+
+    Cursors are opaque to clients but not signed. A crafted position that is no date, or one
+    such as 0001-01-01 00:00:00+14:00 that overflows when converted to UTC, would otherwise
+    reach the database layer: a 500 on SQLite, an empty page on PostgreSQL.
+    """
+    try:
+        at = parse_datetime(text)
+        if at is None or at.tzinfo is None:
+            return False
+        at.astimezone(dt.UTC)  # OverflowError past either end of the calendar
+    except (ValueError, OverflowError):
+        return False
+    return True

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from typing import Any
 from urllib.parse import unquote_plus
 
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import exceptions, generics, pagination, serializers
+from rest_framework import exceptions, generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from outagehub.api import StrictPageSize
+from outagehub.api import TimeCursorPagination
 from reports.api import StringField
 from reports.api_series import (
     BUCKET_DOC,
@@ -28,37 +26,6 @@ from reports.selectors_series import BUCKETS, probe_uptime
 from .models import Probe
 from .selectors import probe_events, probe_get, probe_list, probe_results
 from .services import probe_regions
-
-
-class TimeCursorPagination(StrictPageSize, pagination.CursorPagination):
-    """Stable pages over time-ordered rows, however many arrive meanwhile."""
-
-    page_size = 100
-    max_page_size = 500
-    ordering = ("-checked_at", "-id")
-
-    def decode_cursor(self, request: Any) -> pagination.Cursor | None:
-        cursor = super().decode_cursor(request)
-        if cursor is not None and cursor.position is not None and not _is_position(cursor.position):
-            raise exceptions.NotFound(self.invalid_cursor_message)
-        return cursor
-
-
-def _is_position(text: str) -> bool:
-    """Whether a cursor's position is one we could have written: an aware datetime UTC can hold.
-
-    Cursors are opaque to clients but not signed. A crafted position that is no date, or one
-    such as 0001-01-01 00:00:00+14:00 that overflows when converted to UTC, would otherwise
-    reach the database layer: a 500 on SQLite, an empty page on PostgreSQL.
-    """
-    try:
-        at = parse_datetime(text)
-        if at is None or at.tzinfo is None:
-            return False
-        at.astimezone(dt.UTC)  # OverflowError past either end of the calendar
-    except (ValueError, OverflowError):
-        return False
-    return True
 
 
 class EventCursorPagination(TimeCursorPagination):

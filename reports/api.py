@@ -11,9 +11,18 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from outagehub.api import TimeCursorPagination
+
 from .identity import client_ip
 from .models import COMMENT_MAX_LENGTH, Channel, Level, Service
-from .selectors import report_counts, service_get, service_list, service_problems, service_status
+from .selectors import (
+    report_counts,
+    service_comments,
+    service_get,
+    service_list,
+    service_problems,
+    service_status,
+)
 from .services import report_create
 from .throttles import ReportRateThrottle
 
@@ -95,6 +104,7 @@ class ServiceListApi(generics.ListAPIView):
             ref_name = "ServiceListFilter"
 
         q = serializers.CharField(required=False, allow_blank=True, max_length=100)
+        status = serializers.ChoiceField(choices=Level.choices, required=False, allow_blank=True)
 
     class OutputSerializer(serializers.Serializer):
         class Meta:
@@ -104,15 +114,21 @@ class ServiceListApi(generics.ListAPIView):
         name = serializers.CharField()
         homepage = serializers.CharField()
         description = serializers.CharField()
+        status = serializers.ChoiceField(choices=Level.choices, source="current_status")
 
     serializer_class = OutputSerializer
 
     def get_queryset(self) -> Any:
         filters = self.FilterSerializer(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
-        return service_list(q=filters.validated_data.get("q", ""))
+        return service_list(q=filters.validated_data.get("q", ""), status=filters.validated_data.get("status", ""))
 
-    @extend_schema(parameters=[OpenApiParameter("q", str, description="Search in name and slug.")])
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("q", str, description="Search in name and slug."),
+            OpenApiParameter("status", str, enum=[c for c, _ in Level.choices], description="Only services in it."),
+        ]
+    )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
@@ -203,3 +219,26 @@ class ReportCreateApi(APIView):
             user_agent=request.META.get("HTTP_USER_AGENT", ""),
         )
         return Response(self.OutputSerializer(report).data, status=status.HTTP_201_CREATED)
+
+
+class CommentPagination(TimeCursorPagination):
+    ordering = ("-created_at", "-id")
+
+
+class ServiceCommentListApi(generics.ListAPIView):
+    """Visible comments people left with their reports, newest first; never who left them."""
+
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "Comment"
+
+        created_at = serializers.DateTimeField()
+        issue_type = serializers.CharField(source="issue_type.key")
+        comment = serializers.CharField()
+        country = serializers.CharField(help_text="ISO 3166-1 alpha-2, empty if unknown.")
+
+    serializer_class = OutputSerializer
+    pagination_class = CommentPagination
+
+    def get_queryset(self) -> Any:
+        return service_comments(service=get_service_or_404(self.kwargs["slug"]))

@@ -8,6 +8,7 @@ urlpatterns = [
     path("services/", api.ServiceListApi.as_view(), name="service-list"),
     path("services/<slug:slug>/", api.ServiceDetailApi.as_view(), name="service-detail"),
     path("services/<slug:slug>/reports/", api.ReportCreateApi.as_view(), name="report-create"),
+    path("services/<slug:slug>/comments/", api.ServiceCommentListApi.as_view(), name="service-comments"),
     path("services/<slug:slug>/series/", api_series.ServiceSeriesApi.as_view(), name="service-series"),
     path("services/<slug:slug>/breakdown/", api_series.ServiceBreakdownApi.as_view(), name="service-breakdown"),
     path("services/<slug:slug>/timeline/", api_series.ServiceTimelineApi.as_view(), name="service-timeline"),

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Max, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Max, Prefetch, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .detection import Problem, band, problems
 from .models import (
+    CommentState,
     DetectorState,
     IssueType,
     Level,
@@ -36,9 +38,23 @@ class ReportCounts:
     last_24_hours: int
 
 
-def service_list(*, q: str = "") -> ServiceQuerySet:
-    """Active services matching `q` (name or slug), by name."""
-    return Service.objects.active().search(q)
+def service_list(*, q: str = "", status: str = "") -> ServiceQuerySet:
+    """Active services matching `q` (name or slug) and `status`, by name, with `current_status`.
+
+    A service the detector has not seen yet is "ok".
+    """
+    services = Service.objects.active().search(q).annotate(current_status=Coalesce("detector__level", Value(Level.OK)))
+    return services.filter(current_status=status) if status else services
+
+
+def service_comments(*, service: Service) -> QuerySet[Report]:
+    """Visible comments of a service's reports, newest first (never who wrote them)."""
+    return (
+        Report.objects.filter(service=service, comment_state=CommentState.VISIBLE)
+        .exclude(comment="")
+        .select_related("issue_type")
+        .order_by("-created_at", "-id")
+    )
 
 
 def service_get(*, slug: str, with_issue_types: bool = False) -> Service | None:

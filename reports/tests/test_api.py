@@ -218,7 +218,7 @@ def test_service_list_is_paginated_and_searchable(api, service):
     body = api.get("/api/v1/services/").json()
     assert body["count"] == 2
     assert [s["slug"] for s in body["results"]] == ["amazon", "tiktok-shop"]
-    assert set(body["results"][0]) == {"slug", "name", "homepage", "description"}
+    assert set(body["results"][0]) == {"slug", "name", "homepage", "description", "status"}
     assert [s["slug"] for s in api.get("/api/v1/services/?q=tik").json()["results"]] == ["tiktok-shop"]
     assert api.get("/api/v1/services/?q=SHOP").json()["count"] == 1
     paged = api.get("/api/v1/services/?page_size=1&page=2").json()

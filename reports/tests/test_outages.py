@@ -307,3 +307,31 @@ def test_status_is_outage_exactly_while_one_is_open(shop):
     assert max(outage_minutes) < outage.resolved_at
     assert all(levels[m] != Level.OUTAGE for m in levels if m >= outage.resolved_at)
     assert DetectorState.objects.get(service=shop).level == Level.OK
+
+
+def test_services_filter_by_status_and_show_it(shop):
+    make_service("amazon", "Amazon")
+    spike, _ = scenario(shop)
+    detection_tick(service_id=shop.pk, now=spike + 10 * MINUTE)
+    api = Client()
+    statuses = {s["slug"]: s["status"] for s in api.get("/api/v1/services/").json()["results"]}
+    assert statuses == {"tiktok-shop": "outage", "amazon": "ok"}
+    assert [s["slug"] for s in api.get("/api/v1/services/?status=outage").json()["results"]] == ["tiktok-shop"]
+    assert [s["slug"] for s in api.get("/api/v1/services/?status=ok").json()["results"]] == ["amazon"]
+    assert api.get("/api/v1/services/?status=down").status_code == 400
+
+
+def test_comments_list_only_visible_ones_newest_first_without_reporters(shop):
+    from reports.models import CommentState
+    from reports.tests.factories import BOB, file_report
+
+    file_report(shop, comment="checkout broken", now=T0)
+    file_report(shop, "shipping", client=BOB, comment="parcel lost", now=T0 + MINUTE)
+    hidden = file_report(shop, comment="spam", now=T0 + 2 * MINUTE)
+    hidden.comment_state = CommentState.HIDDEN
+    hidden.save()
+    file_report(shop, now=T0 + 3 * MINUTE)  # no comment
+    body = Client().get("/api/v1/services/tiktok-shop/comments/").json()
+    assert [c["comment"] for c in body["results"]] == ["parcel lost", "checkout broken"]
+    assert set(body["results"][0]) == {"created_at", "issue_type", "comment", "country"}
+    assert Client().get("/api/v1/services/nope/comments/").status_code == 404
