@@ -78,3 +78,22 @@ def test_writes_nothing(tmp_path):
     out = io.StringIO()
     call_command("backtest", str(write_series(tmp_path / "s.csv", small_series())), "--json", stdout=out)
     assert json.loads(out.getvalue())["alerts"]
+
+
+@pytest.mark.django_db
+def test_service_history_backtest_finds_the_outage_the_tick_opened():
+    from reports.models import Outage
+    from reports.outages import detection_tick
+    from reports.tests.factories import make_service
+    from reports.tests.test_outages import MINUTE, scenario
+
+    shop = make_service()
+    _, end = scenario(shop)
+    detection_tick(service_id=shop.pk, now=end + MINUTE)
+    live = Outage.objects.get()
+    out = io.StringIO()
+    call_command("backtest", "--service", "tiktok-shop", "--json", stdout=out)
+    result = json.loads(out.getvalue())
+    assert result["alerts"] == [live.started_at.strftime("%Y-%m-%d %H:%M:%S")]
+    with pytest.raises(CommandError, match="no active service"):
+        call_command("backtest", "--service", "nope")
