@@ -48,6 +48,9 @@ class ErrorSerializer(serializers.Serializer):
 ERROR_RESPONSES = {
     400: "Invalid input: a query parameter or the body. `errors` names each field; `body` when the body is "
     "malformed JSON or not an object.",
+    401: "An unknown or revoked API key, or a malformed `Authorization` header. Reads need no key: send none "
+    "rather than a bad one. Where an operation needs credentials, also when none were sent.",
+    403: "The credentials sent may not do this: the API key lacks the scope, or is for another service.",
     404: "No such resource (`errors` names the path parameter), or no such page or cursor.",
     405: "This method is not allowed here; `Allow` lists those that are.",
     406: "The `Accept` header names no media type this operation answers with.",

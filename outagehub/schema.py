@@ -10,6 +10,7 @@ from typing import Any
 
 from drf_spectacular import openapi
 from drf_spectacular.utils import OpenApiResponse
+from rest_framework import permissions
 
 from .api import ERROR_RESPONSES, ErrorSerializer
 
@@ -25,8 +26,10 @@ class AutoSchema(openapi.AutoSchema):
     """drf-spectacular's AutoSchema, adding to each operation the errors it can answer with and conditional GET.
 
     Which errors an operation can answer with follows from its shape: 400 when it takes a body or query
-    parameters, 404 when it has path parameters or pages (an unknown page or cursor is a 404), 406
-    always (an `Accept` it cannot satisfy), 415 when it takes a body, 429 when its view is throttled.
+    parameters, 401 when its view authenticates (a bad key is refused even where none is needed),
+    403 when its permissions are more than AllowAny, 404 when it has path parameters or pages (an
+    unknown page or cursor is a 404), 406 always (an `Accept` it cannot satisfy), 415 when it takes
+    a body, 429 when its view is throttled.
     405 belongs to no operation (it answers the methods a path does not list), so the schema's
     description mentions it instead.
     """
@@ -55,6 +58,10 @@ class AutoSchema(openapi.AutoSchema):
         statuses = []
         if has_body or "query" in places:
             statuses.append(400)
+        if self.view.authentication_classes:
+            statuses.append(401)
+        if any(self._may_refuse(p) for p in self.view.permission_classes):
+            statuses.append(403)
         if "path" in places or (self._is_list_view() and self._get_paginator() is not None):
             statuses.append(404)
         statuses.append(406)  # DRF's content negotiation, before any view code
@@ -63,6 +70,12 @@ class AutoSchema(openapi.AutoSchema):
         if self.view.throttle_classes:
             statuses.append(429)
         return statuses
+
+    def _may_refuse(self, permission: type[permissions.BasePermission]) -> bool:
+        # A permission that lets everyone read says so with `allows_reads`: its GETs never answer 403.
+        if issubclass(permission, permissions.AllowAny):
+            return False
+        return not (self.method in permissions.SAFE_METHODS and getattr(permission, "allows_reads", False))
 
     def _error_response(self, status: int) -> dict[str, Any]:
         # JSON whatever else the operation renders (a CSV series still fails in JSON).

@@ -11,6 +11,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from outagehub.api import TimeCursorPagination
+
 from .filters import OutageFilter
 from .selectors import outage_get, outage_list
 
@@ -38,6 +40,11 @@ class OutageSerializer(serializers.Serializer):
     acknowledged_at = serializers.DateTimeField(
         allow_null=True, help_text="When the service's team posted its first status update (outages/{id}/updates/)."
     )
+    team_state = serializers.CharField(
+        allow_blank=True,
+        help_text="The state of the team's latest status update (investigating, identified, monitoring, resolved); "
+        "empty before the first. The team's word: the outage itself resolves when reports and probes are normal.",
+    )
     peak_at = serializers.DateTimeField(allow_null=True)
     peak_count = serializers.IntegerField()
     peak_expected = serializers.FloatField()
@@ -45,10 +52,22 @@ class OutageSerializer(serializers.Serializer):
     countries = serializers.JSONField(help_text="Counted reports by country over the hours it spans.")
 
 
+class OutageCursorPagination(TimeCursorPagination):
+    # Newest first. A cursor, not page numbers: outages opening while a client pages would
+    # otherwise shift every numbered page and repeat or skip rows.
+    ordering = ("-started_at", "-id")
+    page_size = 50
+    max_page_size = 200
+
+
 class OutageListApi(generics.ListAPIView):
-    """Outages, newest first, narrowed by service, status, confidence, issue type and time range."""
+    """Outages, newest first, narrowed by service, status, confidence, issue type and time range.
+
+    Pages are cursors: follow `next` (and `previous`) as given; they keep their filters.
+    """
 
     serializer_class = OutageSerializer
+    pagination_class = OutageCursorPagination
     filter_backends = [DjangoFilterBackend]
     filterset_class = OutageFilter
 

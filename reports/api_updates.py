@@ -2,62 +2,24 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
-from django.db import transaction
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import authentication, exceptions, generics, permissions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from outagehub.api import ErrorSerializer
-from probes.api import TimeCursorPagination
+from outagehub.api import ErrorSerializer, TimeCursorPagination
 
 from .auth import ApiKeyAuthentication
-from .models import (
-    OUTAGE_UPDATE_MAX_LENGTH,
-    ApiKey,
-    ApiKeyScope,
-    EventKind,
-    Outage,
-    OutageEvent,
-    OutageUpdate,
-    UpdateState,
-)
-
-
-def outage_update_create(
-    *,
-    outage: Outage,
-    state: str,
-    message: str,
-    author: str,
-    api_key: ApiKey | None = None,
-    user: Any = None,
-    now: dt.datetime | None = None,
-) -> OutageUpdate:
-    """Store a status update, put it on the outage's timeline, and acknowledge the outage if it is the first."""
-    now = now or timezone.now()
-    with transaction.atomic():
-        update = OutageUpdate.objects.create(
-            outage=outage, state=state, message=message, author=author, api_key=api_key, user=user, created_at=now
-        )
-        OutageEvent.objects.create(
-            outage=outage,
-            at=now,
-            kind=EventKind.STATUS_UPDATE,
-            data={"state": state, "message": message, "author": author},
-        )
-        # Conditional, so of two first updates racing only the earlier write sets it.
-        Outage.objects.filter(pk=outage.pk, acknowledged_at__isnull=True).update(acknowledged_at=now)
-    return update
+from .models import OUTAGE_UPDATE_MAX_LENGTH, ApiKey, ApiKeyScope, Outage, OutageUpdate, UpdateState
+from .services import outage_update_create
 
 
 class CanPostUpdates(permissions.BasePermission):
     """Reads for all; posting for staff (session) or a key with the service-updates scope for this service."""
 
+    allows_reads = True  # read by outagehub.schema: GETs never answer 403
     message = "Posting status updates needs staff, or an API key with the service-updates scope for this service."
 
     def has_permission(self, request: Request, view: Any) -> bool:

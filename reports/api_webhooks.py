@@ -9,8 +9,7 @@ from rest_framework import exceptions, generics, permissions, serializers, statu
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from outagehub.api import ErrorSerializer
-from probes.api import TimeCursorPagination
+from outagehub.api import ErrorSerializer, TimeCursorPagination
 
 from .auth import ApiKeyAuthentication
 from .models import (

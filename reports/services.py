@@ -1,4 +1,4 @@
-"""Writes: services, issue types and reports."""
+"""Writes: services, issue types, reports and status updates."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import math
 import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -18,8 +19,13 @@ from .identity import IPAddress, parse_ip, reporter_hashes
 from .models import (
     COMMENT_MAX_LENGTH,
     DEFAULT_ISSUE_TYPES,
+    ApiKey,
     Channel,
+    EventKind,
     IssueType,
+    Outage,
+    OutageEvent,
+    OutageUpdate,
     Report,
     ReporterCooldown,
     Service,
@@ -268,3 +274,38 @@ def simulator_backfill(*, start: dt.datetime, end: dt.datetime, rng: random.Rand
         if not created and clock.last_minute < end_minute:
             SimulatorClock.objects.filter(id=1, last_minute__lt=end_minute).update(last_minute=end_minute)
     return written
+
+
+def outage_update_create(
+    *,
+    outage: Outage,
+    state: str,
+    message: str,
+    author: str,
+    api_key: ApiKey | None = None,
+    user: Any = None,
+    now: dt.datetime | None = None,
+) -> OutageUpdate:
+    """Store a status update, put it on the outage's timeline, and acknowledge the outage if it is the first.
+
+    The outage's `team_state` becomes the update's state; even "resolved" leaves the outage's own
+    status to the detector, which closes it when reports and probes are back to normal.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        # Updates of one outage take turns, so each sees the others it must be compared with.
+        Outage.objects.select_for_update().filter(pk=outage.pk).first()
+        update = OutageUpdate.objects.create(
+            outage=outage, state=state, message=message, author=author, api_key=api_key, user=user, created_at=now
+        )
+        OutageEvent.objects.create(
+            outage=outage,
+            at=now,
+            kind=EventKind.STATUS_UPDATE,
+            data={"state": state, "message": message, "author": author},
+        )
+        first = OutageUpdate.objects.filter(outage=outage).order_by("created_at", "id").first()
+        latest = OutageUpdate.objects.filter(outage=outage).order_by("-created_at", "-id").first()
+        # Both from the stored updates, not this one: an update stamped earlier than others changes neither.
+        Outage.objects.filter(pk=outage.pk).update(acknowledged_at=first.created_at, team_state=latest.state)
+    return update

@@ -41,21 +41,55 @@ def test_the_error_body_is_one_component(schema):
 def test_filing_a_report_documents_every_error_it_can_answer_with(schema):
     documented = responses(schema, "post", "/api/v1/services/{slug}/reports/")
 
-    assert sorted(documented) == ["201", "400", "404", "406", "415", "429"]
-    for status in ["400", "404", "406", "415", "429"]:
+    assert sorted(documented) == ["201", "400", "401", "404", "406", "415", "429"]
+    for status in ["400", "401", "404", "406", "415", "429"]:
         assert error_schema(documented[status]) == ERROR, status
         assert documented[status]["description"], status
     assert documented["429"]["headers"]["Retry-After"]["schema"] == {"type": "integer"}
 
 
 def test_reads_document_only_the_errors_they_can_answer_with(schema):
-    # Path parameter, no query, no body: 404, 406 as everywhere, 429 as every read (per-address limit).
+    # Path parameter, no query, no body: 404, 406 as everywhere, 429 as every read (per-address
+    # limit), 401 as everywhere a key is read (a bad one is refused); no 403: anyone may read.
     detail = responses(schema, "get", "/api/v1/services/{slug}/")
-    assert sorted(s for s in detail if s.startswith("4")) == ["404", "406", "429"]
+    assert sorted(s for s in detail if s.startswith("4")) == ["401", "404", "406", "429"]
     # Query parameters and pages (an unknown page is a 404), no path parameter.
     listing = responses(schema, "get", "/api/v1/services/")
-    assert sorted(s for s in listing if s.startswith("4")) == ["400", "404", "406", "429"]
+    assert sorted(s for s in listing if s.startswith("4")) == ["400", "401", "404", "406", "429"]
     assert error_schema(listing["400"]) == error_schema(listing["404"]) == ERROR
+
+
+def test_403_is_documented_where_permissions_can_refuse_and_nowhere_else(schema):
+    with_403 = {
+        (method, path)
+        for path, operations in schema["paths"].items()
+        for method, operation in operations.items()
+        if "403" in operation["responses"]
+    }
+    assert with_403 == {
+        ("post", "/api/v1/outages/{outage_id}/updates/"),
+        ("get", "/api/v1/webhooks/"),
+        ("post", "/api/v1/webhooks/"),
+        ("get", "/api/v1/webhooks/{webhook_id}/"),
+        ("delete", "/api/v1/webhooks/{webhook_id}/"),
+        ("get", "/api/v1/webhooks/{webhook_id}/deliveries/"),
+    }
+
+
+@pytest.mark.django_db
+def test_every_operation_answers_a_bad_key_with_the_documented_401(schema):
+    from reports.tests.factories import make_service
+
+    make_service("tiktok-shop", "TikTok Shop")
+    client = Client(HTTP_AUTHORIZATION="Bearer not-a-key-we-ever-issued-0123456789")
+    for path, operations in schema["paths"].items():
+        url = path.format(slug="tiktok-shop", outage_id=1, probe_id=1, webhook_id=1)
+        for method, operation in operations.items():
+            assert "401" in operation["responses"], f"{method} {path}"
+            response = getattr(client, method)(url, data={}, content_type="application/json")
+            assert response.status_code == 401, f"{method} {path}"
+            assert response.json()["code"] == "authentication_failed"
+            assert response["WWW-Authenticate"].startswith("Bearer")
 
 
 def test_every_operation_documents_its_4xx_with_the_error_body(schema):

@@ -9,7 +9,6 @@ from .keys import (
     ApiKey,
     ApiKeyScope,
     OutageUpdate,
-    UpdateState,
     api_key_hash,
 )
 from .outages import (
@@ -23,6 +22,7 @@ from .outages import (
     OutageStatus,
     ReportMinute,
     ServiceMinute,
+    UpdateState,
 )
 from .reports import (
     COMMENT_MAX_LENGTH,

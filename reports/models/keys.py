@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 
 from .catalog import Service
-from .outages import Outage
+from .outages import Outage, UpdateState
 
 # Keys are looked up by their first characters (shown in the admin), then compared by hash.
 API_KEY_PREFIX_LENGTH = 8
@@ -55,13 +55,6 @@ class ApiKey(models.Model):
     def may_update(self, service_id: int) -> bool:
         """Whether this key may post status updates on outages of the service."""
         return self.has_scope(ApiKeyScope.SERVICE_UPDATES) and self.service_id in (None, service_id)
-
-
-class UpdateState(models.TextChoices):
-    INVESTIGATING = "investigating", "Investigating"
-    IDENTIFIED = "identified", "Identified"
-    MONITORING = "monitoring", "Monitoring"
-    RESOLVED = "resolved", "Resolved"
 
 
 class OutageUpdate(models.Model):

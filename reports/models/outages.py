@@ -101,6 +101,15 @@ class Confidence(models.TextChoices):
     PROBE = "probe", "Probes"
 
 
+class UpdateState(models.TextChoices):
+    """The conventional states of a service team's status update."""
+
+    INVESTIGATING = "investigating", "Investigating"
+    IDENTIFIED = "identified", "Identified"
+    MONITORING = "monitoring", "Monitoring"
+    RESOLVED = "resolved", "Resolved"
+
+
 class Outage(models.Model):
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="outages")
     status = models.CharField(max_length=8, choices=OutageStatus.choices, default=OutageStatus.OPEN)
@@ -110,6 +119,9 @@ class Outage(models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     # When the service's team first posted a status update (reports.api_updates).
     acknowledged_at = models.DateTimeField(null=True, blank=True)
+    # The state of the team's latest update. The team's word, shown beside the evidence: a
+    # "resolved" here does not close the outage, which closes when reports and probes say so.
+    team_state = models.CharField(max_length=16, choices=UpdateState.choices, blank=True)
     peak_at = models.DateTimeField(null=True, blank=True)
     peak_count = models.PositiveIntegerField(default=0, help_text="Counted reports in the peak minute.")
     peak_expected = models.FloatField(default=0.0)

@@ -100,13 +100,43 @@ def test_an_offset_is_honoured_and_a_naive_time_is_utc(api, shop):
     assert ids(api, "since=2026-03-01T11:45:00") == []
 
 
-def test_filters_combine_and_pages_stay_numbered(api, shop):
-    for hours in range(3):
+def test_filters_combine_and_the_cursor_keeps_them(api, shop):
+    made = [
         make_outage(shop, started=T0 - (2 * hours + 2) * HOUR, resolved=T0 - (2 * hours + 1) * HOUR)
+        for hours in range(3)
+    ]
     make_outage(make_service("bank", "Bank"), started=T0 - HOUR)
     body = api.get(f"{URL}?service=tiktok-shop&status=resolved&issue_type=payment&page_size=2").json()
-    assert body["count"] == 3 and len(body["results"]) == 2
-    assert "page=2" in body["next"] and "service=tiktok-shop" in body["next"]
+    assert "count" not in body and body["previous"] is None
+    assert [o["id"] for o in body["results"]] == [made[0].pk, made[1].pk]  # newest first
+    assert "cursor=" in body["next"] and "service=tiktok-shop" in body["next"]
+    rest = api.get(body["next"]).json()
+    assert [o["id"] for o in rest["results"]] == [made[2].pk] and rest["next"] is None
+
+
+def test_the_cursor_neither_repeats_nor_skips_when_outages_open_meanwhile(api, shop):
+    older = [make_outage(shop, started=T0 - (10 - i) * HOUR, resolved=T0 - (9 - i) * HOUR) for i in range(4)]
+    first = api.get(f"{URL}?page_size=2").json()
+    make_outage(shop, started=T0)  # a new outage opens while the client pages
+    second = api.get(first["next"]).json()
+    seen = [o["id"] for o in first["results"] + second["results"]]
+    assert seen == [o.pk for o in reversed(older)]
+
+
+def test_outages_on_the_same_minute_page_in_a_stable_order(api, shop):
+    same = [make_outage(make_service(f"s{i}", f"S{i}"), started=T0 - HOUR) for i in range(5)]
+    seen, url = [], f"{URL}?page_size=2"
+    while url:
+        body = api.get(url).json()
+        seen += [o["id"] for o in body["results"]]
+        url = body["next"]
+    assert seen == sorted((o.pk for o in same), reverse=True)
+
+
+def test_a_crafted_cursor_is_a_404_in_the_error_body(api, shop):
+    response = api.get(f"{URL}?cursor=cD1ub3QtYS1kYXRl")
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"
 
 
 @pytest.mark.parametrize(
@@ -139,7 +169,7 @@ def test_an_empty_filter_is_read_as_absent(api, shop):
 def test_the_schema_documents_every_filter():
     schema = Client().get("/api/v1/schema/?format=json").json()
     parameters = {p["name"]: p for p in schema["paths"]["/api/v1/outages/"]["get"]["parameters"]}
-    assert {"service", "status", "confidence", "issue_type", "since", "until", "page", "page_size"} <= set(parameters)
+    assert {"service", "status", "confidence", "issue_type", "since", "until", "cursor", "page_size"} <= set(parameters)
     assert parameters["status"]["schema"]["enum"] == ["open", "resolved"]
     assert parameters["confidence"]["schema"]["enum"] == ["confirmed", "crowd", "probe"]
     assert parameters["since"]["schema"] == {"type": "string", "format": "date-time"}

@@ -12,9 +12,12 @@ from django.utils import timezone
 
 from reports.auth import api_key_create
 from reports.models import Confidence, EventKind, Outage, OutageUpdate
+from reports.services import outage_update_create
 from reports.tests.factories import make_service
 
 pytestmark = pytest.mark.django_db
+
+MINUTE, HOUR = dt.timedelta(minutes=1), dt.timedelta(hours=1)
 
 
 @pytest.fixture
@@ -152,3 +155,27 @@ def test_updates_appear_on_the_outage_timeline(client, outage):
     timeline = client.get(f"/api/v1/outages/{outage.pk}/").json()["timeline"]
     assert timeline[-1]["kind"] == EventKind.STATUS_UPDATE
     assert timeline[-1]["data"] == {"state": "identified", "message": "A bad deploy.", "author": "TikTok status team"}
+
+
+def test_team_state_follows_the_latest_update_but_leaves_the_outage_open(client, outage):
+    assert client.get(f"/api/v1/outages/{outage.pk}/").json()["team_state"] == ""
+    key = key_for(scopes=["service-updates"])
+    post(client, outage, {"state": "identified", "message": "A bad deploy."}, HTTP_X_API_KEY=key)
+    post(client, outage, {"state": "resolved", "message": "Rolled back."}, HTTP_X_API_KEY=key)
+    detail = client.get(f"/api/v1/outages/{outage.pk}/").json()
+    assert detail["team_state"] == "resolved"
+    # The team's word is shown, but the outage stays open until the detector sees normal traffic.
+    assert detail["status"] == "open" and detail["resolved_at"] is None
+
+
+def test_an_update_stamped_before_the_latest_changes_neither_state_nor_acknowledgement():
+    outage = Outage.objects.create(
+        service=make_service(), confidence=Confidence.CROWD, started_at=timezone.now() - dt.timedelta(hours=1)
+    )
+    at = outage.started_at
+    outage_update_create(outage=outage, state="monitoring", message="Watching.", author="a", now=at + HOUR)
+    outage_update_create(outage=outage, state="investigating", message="Late.", author="b", now=at + 2 * HOUR)
+    outage_update_create(outage=outage, state="identified", message="Replayed.", author="c", now=at + 30 * MINUTE)
+    outage.refresh_from_db()
+    assert outage.team_state == "investigating"
+    assert outage.acknowledged_at == at + 30 * MINUTE  # the earliest update, whenever it was stored
