@@ -1,11 +1,25 @@
-"""Reads: services and report counts."""
+"""Reads: services, report counts, problems, comments and outages."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Max, Prefetch, Q, QuerySet, Sum, Value
+from django.db.models import (
+    Case,
+    Count,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -16,6 +30,8 @@ from .models import (
     IssueType,
     Level,
     Outage,
+    OutageEvent,
+    OutageStatus,
     Report,
     ReportMinute,
     Service,
@@ -45,6 +61,26 @@ def service_list(*, q: str = "", status: str = "") -> ServiceQuerySet:
     """
     services = Service.objects.active().search(q).annotate(current_status=Coalesce("detector__level", Value(Level.OK)))
     return services.filter(current_status=status) if status else services
+
+
+def service_board(*, q: str = "") -> ServiceQuerySet:
+    """`service_list` for the home page: outages first, then possible problems, then the rest, each by name.
+
+    Adds `status_since` (None before the detector's first tick) and
+    `open_outage_id` (the open outage's id, or None), in the same query.
+    """
+    rank = Case(
+        When(current_status=Level.OUTAGE, then=Value(0)),
+        When(current_status=Level.POSSIBLE, then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+    open_outage = Outage.objects.filter(service=OuterRef("pk"), status=OutageStatus.OPEN).values("pk")[:1]
+    return (
+        service_list(q=q)
+        .annotate(status_since=F("detector__level_since"), open_outage_id=Subquery(open_outage), rank=rank)
+        .order_by("rank", "name", "pk")
+    )
 
 
 def service_comments(*, service: Service) -> QuerySet[Report]:
@@ -167,6 +203,18 @@ def outage_list() -> QuerySet[Outage]:
 
 def outage_get(*, outage_id: int) -> Outage | None:
     return Outage.objects.select_related("service").prefetch_related("events").filter(pk=outage_id).first()
+
+
+def service_outages(*, service: Service, since: dt.datetime, limit: int = 20) -> list[Outage]:
+    """The service's outages that started at or after `since`, and any still open, newest first (at most `limit`)."""
+    outages = Outage.objects.filter(service=service).filter(Q(started_at__gte=since) | Q(status=OutageStatus.OPEN))
+    return list(outages.order_by("-started_at", "-id")[:limit])
+
+
+def service_outage_get(*, service: Service, outage_id: int) -> Outage | None:
+    """One outage of this service with its events in time order (`events.all()`), or None."""
+    events = Prefetch("events", queryset=OutageEvent.objects.order_by("at", "id"))
+    return Outage.objects.filter(service=service, pk=outage_id).prefetch_related(events).first()
 
 
 def service_problems(*, service: Service, window_minutes: int = 15, history_days: int = 7) -> list[Problem]:

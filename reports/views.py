@@ -1,19 +1,41 @@
-"""Public web pages. They work without JavaScript: plain forms, POST-redirect-GET."""
+"""Public web pages. They work without JavaScript: plain forms, POST-redirect-GET, charts drawn as inline SVG."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
+from .charts import chart_window, problem_rows, report_chart, share_rows
+from .geo import country_name
 from .identity import client_ip
 from .models import COMMENT_MAX_LENGTH, Channel, Service
-from .selectors import report_counts, service_get, service_list, service_status
+from .selectors import (
+    report_counts,
+    service_board,
+    service_comments,
+    service_get,
+    service_outage_get,
+    service_outages,
+    service_problems,
+    service_status,
+)
+from .selectors_series import bucket_floor, report_series, service_issue_types
 from .services import report_create
 from .throttles import ReportRateThrottle
+
+CHART_SPAN = dt.timedelta(hours=24)
+CHART_BUCKET = dt.timedelta(minutes=15)  # the detector's time-of-day slot, so the baseline reads naturally
+HISTORY_SPAN = dt.timedelta(days=30)
+HISTORY_LIMIT = 20
+COMMENTS_SHOWN = 5
+PROBLEMS_WINDOW_MINUTES = 15
 
 
 class ReportForm(forms.Form):
@@ -21,8 +43,8 @@ class ReportForm(forms.Form):
     comment = forms.CharField(max_length=COMMENT_MAX_LENGTH, required=False, widget=forms.Textarea)
 
 
-def _service_or_404(slug: str) -> Service:
-    service = service_get(slug=slug, with_issue_types=True)
+def _service_or_404(slug: str, *, with_issue_types: bool = True) -> Service:
+    service = service_get(slug=slug, with_issue_types=with_issue_types)
     if service is None:
         raise Http404(f"No service {slug!r}.")
     return service
@@ -31,7 +53,7 @@ def _service_or_404(slug: str) -> Service:
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").replace("\x00", "")[:100]
-    return render(request, "reports/home.html", {"services": service_list(q=q), "q": q})
+    return render(request, "reports/home.html", {"services": service_board(q=q), "q": q})
 
 
 @require_GET
@@ -41,13 +63,49 @@ def service_page(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _render_service(request: HttpRequest, service: Service, *, form: ReportForm, status: int = 200) -> HttpResponse:
+    now = timezone.now()
+    # The last bucket is the current, partial quarter hour: the chart ends at "now".
+    until = bucket_floor(now, CHART_BUCKET) + CHART_BUCKET
+    series = report_series(service=service, since=until - CHART_SPAN, until=until, size=CHART_BUCKET)
+    labels = {t.key: t.label for t in service.active_issue_types}
+    problems = service_problems(service=service, window_minutes=PROBLEMS_WINDOW_MINUTES)
     context = {
         "service": service,
-        "counts": report_counts(service=service),
+        "counts": report_counts(service=service, now=now),
         "current": service_status(service=service),
+        "chart": report_chart(series, size=CHART_BUCKET),
+        "problems": problem_rows(problems, labels),
+        "problems_window": PROBLEMS_WINDOW_MINUTES,
+        "outages": service_outages(service=service, since=now - HISTORY_SPAN, limit=HISTORY_LIMIT),
+        "history_days": HISTORY_SPAN.days,
+        "comments": service_comments(service=service)[:COMMENTS_SHOWN],
         "form": form,
     }
     return render(request, "reports/service.html", context, status=status)
+
+
+@require_GET
+def outage_page(request: HttpRequest, slug: str, outage_id: int) -> HttpResponse:
+    service = _service_or_404(slug, with_issue_types=False)
+    outage = service_outage_get(service=service, outage_id=outage_id)
+    if outage is None:
+        raise Http404(f"No outage {outage_id} of {slug!r}.")
+    now = timezone.now()
+    since, until, size = chart_window(outage.started_at, outage.resolved_at or now, latest=now)
+    series = report_series(service=service, since=since, until=until, size=size)
+    labels = {key: t.label for key, t in service_issue_types(service=service).items()}
+    # reports.outages stores reports from an unknown country under "??".
+    countries = {code: country_name(code) or "Unknown" for code in outage.countries}
+    context = {
+        "service": service,
+        "outage": outage,
+        "chart": report_chart(series, size=size, highlight=(outage.started_at, outage.resolved_at)),
+        "issue_types": share_rows(outage.issue_types, labels),
+        "countries": share_rows(outage.countries, countries),
+        "events": outage.events.all(),
+        "labels": labels,
+    }
+    return render(request, "reports/outage.html", context)
 
 
 @require_POST

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.test import Client
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from conftest import require
-from reports.models import Channel, Report
-from reports.tests.factories import make_service
+from reports.models import Channel, Outage, OutageEvent, Report
+from reports.tests.factories import file_report, make_service
+from reports.tests.test_pages import spike_afternoon
 
 pytestmark = pytest.mark.browser
 
@@ -101,6 +104,47 @@ def test_home_lists_services_and_search_filters_them(page: Page, live_server) ->
     page.get_by_role("button", name="Search").click()
     expect(page.get_by_text("No service matches “zzz”.")).to_be_visible()
     expect(tiktok).to_have_count(0)
+
+
+def test_service_page_shows_chart_problems_and_history_and_opens_an_outage_timeline(page: Page, live_server) -> None:
+    service = make_service()
+    now = spike_afternoon(service)  # an outage from 15:00 to 15:39, looked at at 16:01
+    file_report(service, "server", comment="Back for me now", now=now)
+    outage = Outage.objects.get(service=service)
+
+    # Frozen for the server thread too: the page's "last 24 hours" end at 16:01.
+    with time_machine.travel(now, tick=False):
+        page.goto(f"{live_server.url}/s/tiktok-shop/")
+
+        chart = page.get_by_role("img", name=re.compile(r"^Reports per 15 minutes from 2026-11-19 16:15"))
+        expect(chart).to_be_visible()
+        expect(chart.locator("rect.bar")).to_have_count(96)
+        expect(chart.locator("rect.bar.level-outage")).to_have_count(3)  # 15:00 to 15:45
+        expect(chart.locator("path.expected")).to_have_count(1)
+        assert chart.bounding_box()["width"] > 300
+        # The numbers behind it, for people who cannot see it.
+        page.get_by_text("Show the numbers as a table").click()
+        expect(page.get_by_role("row", name=re.compile(r"^2026-11-20 15:00 UTC 300 "))).to_be_visible()
+
+        expect(page.get_by_test_id("problems").get_by_role("rowheader")).to_have_text([re.compile(r"^Server")])
+        expect(page.get_by_test_id("comments")).to_contain_text("Back for me now")
+
+        history = page.get_by_test_id("outage-history")
+        expect(history.get_by_role("row")).to_have_count(2)  # the header and one outage
+        expect(history).to_contain_text("2026-11-20 15:00 UTC")
+        history.get_by_role("link", name=re.compile("^Timeline")).click()
+
+        expect(page).to_have_url(f"{live_server.url}/s/tiktok-shop/outages/{outage.pk}/")
+        expect(page.get_by_role("heading", level=1)).to_have_text("TikTok Shop outage, 2026-11-20 15:00 UTC")
+        expect(page.get_by_test_id("outage-status")).to_have_text(re.compile(r"Resolved after 39 min"))
+        events = page.get_by_test_id("timeline").get_by_role("listitem")
+        expect(events).to_have_count(OutageEvent.objects.filter(outage=outage).count())
+        expect(events.first).to_contain_text("Outage opened on user reports")
+        expect(events.last).to_contain_text("Resolved: reports back to normal")
+        expect(page.get_by_role("img", name=re.compile(r"^Reports per minute"))).to_be_visible()
+
+        page.get_by_role("link", name="OutageHub").click()
+        expect(page.get_by_test_id("status-tiktok-shop")).to_have_text("No problems")
 
 
 @pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""The service page's form without a browser: error and limit paths."""
+"""The service page's form without a browser: error and limit paths (the whole page renders on each)."""
 
 from __future__ import annotations
 
@@ -36,6 +36,16 @@ def test_unknown_issue_type_re_renders_the_page_with_the_allowed_keys(visitor):
     assert not Report.objects.exists()
 
 
+def test_refused_report_re_renders_the_whole_page_chart_and_history_included(visitor):
+    make_service()
+    response = visitor.post(SUBMIT, {"issue_type": "login", "comment": "<i>hm</i>"})
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert 'data-testid="chart"' in html and html.count('<rect class="bar ') == 96
+    assert "Outage history" in html and "Most reported problems" in html
+    assert "&lt;i&gt;hm&lt;/i&gt;" in html and "<i>hm" not in html
+
+
 def test_over_long_comment_is_refused_and_kept_in_the_form(visitor):
     make_service()
     response = visitor.post(SUBMIT, {"issue_type": "payment", "comment": "y" * 501})
@@ -52,6 +62,7 @@ def test_form_is_rate_limited_like_the_api(visitor, settings):
     assert limited.status_code == 429
     assert int(limited["Retry-After"]) >= 1
     assert "Too many reports" in limited.content.decode()
+    assert 'data-testid="chart"' in limited.content.decode()
     assert Report.objects.count() == 1
 
 
