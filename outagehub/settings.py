@@ -8,7 +8,9 @@ so one can check out, install and run without any server.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -40,6 +42,39 @@ def envint(name: str, default: int) -> int:
 
 def envlist(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def envnatural(name: str, default: int) -> int:
+    value = envint(name, default)
+    if value < 0:
+        raise ImproperlyConfigured(f"{name} must be 0 or more, got {value}")
+    return value
+
+
+def envrate(name: str, default: str) -> str:
+    """A rate as DRF's throttles read it: requests per second, minute, hour or day ("10/min")."""
+    value = os.environ.get(name) or default
+    # DRF reads the first letter of the period and fails on anything else at request time.
+    if not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", value.strip()):
+        raise ImproperlyConfigured(
+            f"{name} must be a number of requests per s, min, hour or day (10/min), got {value!r}"
+        )
+    return value.strip()
+
+
+def envnetworks(name: str) -> list[str]:
+    """CIDRs (or "unix"), checked now: a typo must stop the process, not fail every request."""
+    values = envlist(name)
+    for value in values:
+        if value == "unix":
+            continue
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name}: {value!r} is not an address or CIDR (e.g. 10.0.0.0/8) or unix"
+            ) from None
+    return values
 
 
 DEBUG = envbool("DEBUG", False)
@@ -298,13 +333,17 @@ SPECTACULAR_SETTINGS = {
 # the client is the socket peer. The entry "unix" trusts a proxy connected over
 # a unix socket (REMOTE_ADDR empty or "unix:..."); without it such requests have
 # no client address and share one reporter identity and rate-limit bucket.
-OUTAGEHUB_TRUSTED_PROXIES = envlist("OUTAGEHUB_TRUSTED_PROXIES")
+OUTAGEHUB_TRUSTED_PROXIES = envnetworks("OUTAGEHUB_TRUSTED_PROXIES")
 # Reports one client address may file, e.g. "10/min", "100/hour".
-OUTAGEHUB_REPORT_RATE_LIMIT = os.environ.get("OUTAGEHUB_REPORT_RATE_LIMIT", "10/min")
+OUTAGEHUB_REPORT_RATE_LIMIT = envrate("OUTAGEHUB_REPORT_RATE_LIMIT", "10/min")
 # API reads (GET, HEAD, OPTIONS) per client address; high enough for a dashboard polling many services.
-OUTAGEHUB_READ_RATE_LIMIT = os.environ.get("OUTAGEHUB_READ_RATE_LIMIT", "600/min")
+OUTAGEHUB_READ_RATE_LIMIT = envrate("OUTAGEHUB_READ_RATE_LIMIT", "600/min")
 # A reporter is counted once per service within this many seconds.
-OUTAGEHUB_REPORT_COOLDOWN_SECONDS = envint("OUTAGEHUB_REPORT_COOLDOWN_SECONDS", 15 * 60)
+OUTAGEHUB_REPORT_COOLDOWN_SECONDS = envnatural("OUTAGEHUB_REPORT_COOLDOWN_SECONDS", 15 * 60)
+# Reporters one client address (an IPv4 address, an IPv6 /64) counts as per service per
+# cooldown, whatever user agents it sends: a household or office behind one address
+# counts several people, one machine faking user agents no more. 0: no cap.
+OUTAGEHUB_REPORTERS_PER_ADDRESS = envnatural("OUTAGEHUB_REPORTERS_PER_ADDRESS", 3)
 # Secret from which the daily reporter-hash salt is derived; rotating it
 # unlinks all reporter hashes at once.
 OUTAGEHUB_REPORTER_SALT_SECRET = os.environ.get("OUTAGEHUB_REPORTER_SALT_SECRET") or SECRET_KEY

@@ -174,6 +174,17 @@ def reporter_hashes(ip: IPAddress | None, user_agent: str, now: dt.datetime, win
     return [reporter_hash(ip, user_agent, d) for d in days]
 
 
+def address_slot_hashes(ip: IPAddress | None, now: dt.datetime, slots: int) -> list[str]:
+    """Hashes naming today's first `slots` reporter slots of one client address (see client_subject).
+
+    A client counts as at most `slots` reporters per service per cooldown, however many user
+    agents it sends: each counted reporter must also claim one of its address's slots.
+    """
+    salt = daily_salt(now.astimezone(dt.UTC).date())
+    subject = client_subject(ip)
+    return [hmac.new(salt, f"address-slot\n{subject}\n{i}".encode(), hashlib.sha256).hexdigest() for i in range(slots)]
+
+
 def address_key(ip: IPAddress | None) -> str:
     """A short keyed hash of a client (see client_subject), for rate-limit cache keys."""
     secret = settings.OUTAGEHUB_REPORTER_SALT_SECRET.encode()

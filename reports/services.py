@@ -15,7 +15,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from . import geo, selectors
-from .identity import IPAddress, parse_ip, reporter_hashes
+from .identity import IPAddress, address_slot_hashes, parse_ip, reporter_hashes
 from .models import (
     COMMENT_MAX_LENGTH,
     DEFAULT_ISSUE_TYPES,
@@ -130,11 +130,23 @@ RETURNING 1
 """  # noqa: S608 - table name from the model, values are parameters
 
 
-def _claim_count(*, service: Service, hashes: list[str], now: dt.datetime, cooldown: dt.timedelta) -> bool:
-    """Start the reporter's cooldown if none is running; True if this report counts.
+def _claim(*, service: Service, key: str, now: dt.datetime, cooldown: dt.timedelta) -> bool:
+    """Start a cooldown on `key` if none is running; True if this call started it."""
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_SQL, [service.pk, key, adapt(now + cooldown), adapt(now)])
+        return cursor.fetchone() is not None
 
-    `hashes[1:]` are the reporter's hashes under earlier days' salts,
-    consulted only so a cooldown survives the midnight salt rotation.
+
+def _claim_count(
+    *, service: Service, hashes: list[str], slots: list[str], now: dt.datetime, cooldown: dt.timedelta
+) -> bool:
+    """Whether this report counts: its reporter is not cooling down, and its address has a free slot.
+
+    `hashes[1:]` are the reporter's hashes under earlier days' salts, consulted only so a
+    cooldown survives the midnight salt rotation. `slots` are the client address's reporter
+    slots (empty: no cap): a new reporter counts only by claiming one, so one address that
+    varies its user agent counts as at most len(slots) reporters per cooldown.
     """
     current, earlier = hashes[0], hashes[1:]
     if (
@@ -142,10 +154,11 @@ def _claim_count(*, service: Service, hashes: list[str], now: dt.datetime, coold
         and ReporterCooldown.objects.filter(service=service, reporter__in=earlier, counted_until__gt=now).exists()
     ):
         return False
-    adapt = connection.ops.adapt_datetimefield_value
-    with connection.cursor() as cursor:
-        cursor.execute(_CLAIM_SQL, [service.pk, current, adapt(now + cooldown), adapt(now)])
-        return cursor.fetchone() is not None
+    if not _claim(service=service, key=current, now=now, cooldown=cooldown):
+        return False
+    # The reporter's cooldown stays claimed even when every slot is taken: it was seen, and
+    # repeating itself must not later take a slot another reporter behind the address frees.
+    return not slots or any(_claim(service=service, key=slot, now=now, cooldown=cooldown) for slot in slots)
 
 
 @transaction.atomic
@@ -181,7 +194,10 @@ def report_create(
 
     cooldown = dt.timedelta(seconds=settings.OUTAGEHUB_REPORT_COOLDOWN_SECONDS)
     hashes = reporter_hashes(client, user_agent, now, cooldown)
-    counted = _claim_count(service=service, hashes=hashes, now=now, cooldown=cooldown)
+    per_address = settings.OUTAGEHUB_REPORTERS_PER_ADDRESS
+    # No cap without an address: "unknown" would make every such client share one address.
+    slots = address_slot_hashes(client, now, per_address) if client is not None and per_address else []
+    counted = _claim_count(service=service, hashes=hashes, slots=slots, now=now, cooldown=cooldown)
     return Report.objects.create(
         service=service,
         issue_type=issue_type,

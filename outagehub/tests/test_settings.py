@@ -48,6 +48,36 @@ def test_bad_boolean_in_the_environment_is_named(tmp_path):
     assert "DEBUG must be a boolean" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "needle"),
+    [
+        ("OUTAGEHUB_TRUSTED_PROXIES", "10.0.0.1/33", "is not an address or CIDR"),
+        ("OUTAGEHUB_REPORT_RATE_LIMIT", "ten/min", "requests per s, min, hour or day"),
+        ("OUTAGEHUB_REPORT_RATE_LIMIT", "10/week", "requests per s, min, hour or day"),
+        ("OUTAGEHUB_READ_RATE_LIMIT", "600", "requests per s, min, hour or day"),
+        ("OUTAGEHUB_REPORT_COOLDOWN_SECONDS", "-5", "must be 0 or more"),
+        ("OUTAGEHUB_REPORTERS_PER_ADDRESS", "many", "must be an integer"),
+    ],
+)
+def test_a_setting_that_would_fail_every_request_stops_the_process_instead(tmp_path, name, value, needle):
+    # Read lazily, these passed `check --deploy` and then made every report a 500.
+    result = manage("check", DEBUG="1", OUTAGEHUB_DATA_DIR=str(tmp_path), **{name: value})
+    assert result.returncode != 0
+    assert name in result.stderr and needle in result.stderr
+
+
+def test_good_rates_and_proxies_are_accepted(tmp_path):
+    result = manage(
+        "check",
+        DEBUG="1",
+        OUTAGEHUB_DATA_DIR=str(tmp_path),
+        OUTAGEHUB_TRUSTED_PROXIES="10.0.0.0/8, unix, 2001:db8::/32",
+        OUTAGEHUB_REPORT_RATE_LIMIT="100/hour",
+        OUTAGEHUB_READ_RATE_LIMIT="20/s",
+    )
+    assert result.returncode == 0, result.stderr
+
+
 def test_ci_runs_on_postgresql_and_redis():
     """In CI the suite must not quietly fall back to SQLite and the file broker."""
     from django.conf import settings

@@ -62,6 +62,43 @@ def test_cooldown_is_per_service_and_per_reporter():
     assert file_report(shop, user_agent="another browser", now=NOON).counted is True
 
 
+def test_one_address_counts_as_at_most_the_cap_of_reporters_whatever_its_user_agents(settings):
+    settings.OUTAGEHUB_REPORTERS_PER_ADDRESS = 3
+    shop = make_service()
+    counted = [file_report(shop, user_agent=f"browser {i}", now=NOON).counted for i in range(10)]
+    assert counted == [True] * 3 + [False] * 7
+    assert Report.objects.filter(service=shop).count() == 10  # stored, just not counted
+    # Other addresses and other services are not affected.
+    assert file_report(shop, client=BOB, now=NOON).counted is True
+    assert file_report(make_service("amazon", "Amazon"), user_agent="browser 9", now=NOON).counted is True
+    # The slots free up with the cooldown.
+    assert file_report(shop, user_agent="browser 11", now=NOON + dt.timedelta(minutes=15)).counted is True
+
+
+def test_an_ipv6_client_is_capped_per_64(settings):
+    settings.OUTAGEHUB_REPORTERS_PER_ADDRESS = 2
+    shop = make_service()
+    # Within one /64 only the user agent tells people apart; here three people try.
+    hosts = [ipaddress.ip_address(f"2a00:1450:4001:80b::{i:x}") for i in range(1, 4)]
+    counted = [file_report(shop, client=h, user_agent=f"browser {i}", now=NOON).counted for i, h in enumerate(hosts)]
+    assert counted == [True, True, False]
+    assert file_report(shop, client=ipaddress.ip_address("2a00:1450:4001:80c::1"), now=NOON).counted is True
+
+
+def test_a_repeating_reporter_takes_no_second_slot(settings):
+    settings.OUTAGEHUB_REPORTERS_PER_ADDRESS = 2
+    shop = make_service()
+    for _ in range(5):
+        file_report(shop, user_agent="same browser", now=NOON)
+    assert file_report(shop, user_agent="a second person", now=NOON).counted is True
+
+
+def test_the_cap_can_be_turned_off(settings):
+    settings.OUTAGEHUB_REPORTERS_PER_ADDRESS = 0
+    shop = make_service()
+    assert all(file_report(shop, user_agent=f"browser {i}", now=NOON).counted for i in range(10))
+
+
 def test_cooldown_survives_the_midnight_salt_rotation():
     service = make_service()
     before_midnight = dt.datetime(2026, 11, 26, 23, 55, tzinfo=dt.UTC)
@@ -155,8 +192,9 @@ def test_prune_removes_only_expired_cooldowns():
     service = make_service()
     file_report(service, client=ALICE, now=NOON)
     file_report(service, client=BOB, now=NOON + dt.timedelta(minutes=10))
-    assert cooldowns_prune(now=NOON + dt.timedelta(minutes=16)) == 1
-    assert ReporterCooldown.objects.count() == 1
+    # Each counted report holds two cooldowns: its reporter's and its address slot's.
+    assert cooldowns_prune(now=NOON + dt.timedelta(minutes=16)) == 2
+    assert ReporterCooldown.objects.count() == 2
 
 
 @pytest.mark.django_db(transaction=True)
