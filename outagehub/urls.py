@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
@@ -16,11 +18,20 @@ def api_not_found(request: HttpRequest, rest: str = "") -> JsonResponse:
     return JsonResponse(error_body(message=f"No such endpoint: {request.path}", code="not_found"), status=404)
 
 
+class SchemaView(SpectacularAPIView):
+    """The schema of the one API version under this path."""
+
+    def _get_version_parameter(self, request: HttpRequest) -> None:
+        # drf-spectacular would copy `?version=` into a response header (Content-Disposition),
+        # where a newline or a NUL made a 500; there is one version here to describe anyway.
+        return None
+
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     # Answered by HealthCheckMiddleware before routing; listed for reverse("healthz").
     path("healthz", healthz, name="healthz"),
-    path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/v1/schema/", SchemaView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include("reports.api_urls")),
     path("api/v1/", include("probes.urls")),
@@ -34,3 +45,20 @@ def handler500(request: HttpRequest) -> HttpResponse:
     if request.path.startswith("/api/"):
         return JsonResponse(error_body(message="Internal error; it has been logged.", code="error"), status=500)
     return server_error(request)
+
+
+def handler400(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """Bad requests Django refuses before any view (an unknown Host, a body too large, a bad charset).
+
+    Not Django's own bad_request view: it reads the CSRF token, so a form body with a charset
+    Django cannot decode raised again inside it and became a 500.
+    """
+    too_big = isinstance(exception, RequestDataTooBig)
+    status = 413 if too_big else 400
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    message = f"The body is larger than {limit} bytes." if too_big else "Bad request."
+    if request.path.startswith("/api/"):
+        errors = {"body": [message]} if too_big else {}
+        body = error_body(message=message, code="too_large" if too_big else "bad_request", errors=errors)
+        return JsonResponse(body, status=status)
+    return HttpResponse(f"<!doctype html><title>{message}</title><h1>{message}</h1>", status=status)

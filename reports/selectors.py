@@ -168,7 +168,11 @@ def service_minute_counts(*, service: Service) -> tuple[list[dt.datetime], list[
 
 @dataclass(frozen=True)
 class ServiceStatus:
-    """The service's status now, and counted vs expected reports over the last closed minutes."""
+    """The service's status now, and counted vs expected reports over the last closed minutes.
+
+    `as_of` is the end of the last minute the detector processed (None: not yet); `stale` says
+    the status is older than STATUS_STALE_AFTER, so readers must not take it as current.
+    """
 
     status: str
     status_since: dt.datetime | None
@@ -176,12 +180,21 @@ class ServiceStatus:
     expected: float
     actual: int
     band: tuple[int, int] = (0, 0)
+    as_of: dt.datetime | None = None
+    stale: bool = True
 
 
-def service_status(*, service: Service, window_minutes: int = 15) -> ServiceStatus:
+# The detector settles each minute about a minute after it closes and runs every 30 s, so a
+# status older than this means the detection workers (or beat) have stopped or fallen behind.
+STATUS_STALE_AFTER = dt.timedelta(minutes=5)
+
+
+def service_status(*, service: Service, window_minutes: int = 15, now: dt.datetime | None = None) -> ServiceStatus:
+    now = now or timezone.now()
     state = DetectorState.objects.filter(service=service).first()
     if state is None or state.last_minute is None:
         return ServiceStatus(Level.OK, None, window_minutes, 0.0, 0)
+    as_of = state.last_minute + dt.timedelta(minutes=1)
     since = state.last_minute - dt.timedelta(minutes=window_minutes - 1)
     window = ServiceMinute.objects.filter(service=service, minute__gte=since, minute__lte=state.last_minute)
     totals = window.aggregate(expected=Sum("expected"), actual=Sum("count"), dispersion=Max("dispersion"))
@@ -193,6 +206,8 @@ def service_status(*, service: Service, window_minutes: int = 15) -> ServiceStat
         expected=round(expected, 3),
         actual=totals["actual"] or 0,
         band=band(expected, totals["dispersion"] or 0.0),
+        as_of=as_of,
+        stale=now - as_of > STATUS_STALE_AFTER,
     )
 
 

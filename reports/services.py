@@ -109,7 +109,8 @@ def _clean_comment(comment: str) -> str:
 
 
 def _clean_country(country: str) -> str:
-    code = country.strip().upper()
+    # ASCII first: str.upper() folds some non-ASCII letters into two ASCII ones ("ß" -> "SS").
+    code = country.strip().upper() if country.strip().isascii() else "?"
     if code and not geo.is_country_code(code):
         raise ValidationError(
             {"country": [f"{country!r} is not an ISO 3166-1 alpha-2 country code (two letters, e.g. DE, US, GB)."]}

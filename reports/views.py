@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from .charts import chart_window, problem_rows, report_chart, share_rows
 from .geo import country_name
@@ -50,13 +50,13 @@ def _service_or_404(slug: str, *, with_issue_types: bool = True) -> Service:
     return service
 
 
-@require_GET
+@require_safe
 def home(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").replace("\x00", "")[:100]
     return render(request, "reports/home.html", {"services": service_board(q=q), "q": q})
 
 
-@require_GET
+@require_safe
 def service_page(request: HttpRequest, slug: str) -> HttpResponse:
     service = _service_or_404(slug)
     return _render_service(request, service, form=ReportForm())
@@ -84,7 +84,7 @@ def _render_service(request: HttpRequest, service: Service, *, form: ReportForm,
     return render(request, "reports/service.html", context, status=status)
 
 
-@require_GET
+@require_safe
 def outage_page(request: HttpRequest, slug: str, outage_id: int) -> HttpResponse:
     service = _service_or_404(slug, with_issue_types=False)
     outage = service_outage_get(service=service, outage_id=outage_id)

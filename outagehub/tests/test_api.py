@@ -45,3 +45,33 @@ def test_a_path_parameter_with_a_newline_is_a_json_404():
     response = Client().post("/api/v1/services/a%0Ab/reports/", data="{}", content_type="application/json")
     assert response.status_code == 404
     assert response["Content-Type"] == "application/json"
+
+
+def test_a_body_over_the_upload_limit_is_a_json_413_naming_the_body(api, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    body = '{"issue_type": "payment", "comment": "' + "a" * 2000 + '"}'
+    response = api.post("/api/v1/services/tiktok-shop/reports/", body, content_type="application/json")
+    assert response.status_code == 413
+    assert response.json() == {
+        "message": "The body is larger than 1000 bytes.",
+        "code": "too_large",
+        "errors": {"body": ["The body is larger than 1000 bytes."]},
+    }
+
+
+def test_an_unknown_host_is_a_json_400_on_the_api_and_html_elsewhere(settings):
+    settings.ALLOWED_HOSTS = ["outagehub.example"]
+    client = Client(HTTP_HOST="evil.example")
+    api = client.get("/api/v1/services/")
+    assert api.status_code == 400 and api.json()["code"] == "bad_request"
+    page = client.get("/")
+    assert page.status_code == 400 and page["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize("version", ["%00", "%0d%0aX-Injected:%201", "2.0"])
+def test_the_schema_ignores_a_version_parameter_it_would_have_put_in_a_header(api, version):
+    response = api.get(f"/api/v1/schema/?format=json&version={version}")
+    assert response.status_code == 200
+    assert response.json()["info"]["version"] == "1.0.0"
+    assert "X-Injected" not in response.headers
+    assert "\n" not in response["Content-Disposition"] and "\x00" not in response["Content-Disposition"]

@@ -84,6 +84,9 @@ def test_unknown_issue_type_is_400_listing_valid_keys(api, service):
         ({"issue_type": "payment", "comment": 12}, "comment", "Must be a string"),
         ({"issue_type": "payment", "country": "XX"}, "country", "ISO 3166-1 alpha-2"),
         ({"issue_type": "payment", "country": "Germany"}, "country", "ISO 3166-1 alpha-2"),
+        # Not two ASCII letters, though str.upper() folds them into real codes (SS, FI, ST).
+        ({"issue_type": "payment", "country": "ß"}, "country", "ISO 3166-1 alpha-2"),
+        ({"issue_type": "payment", "country": "\ufb01"}, "country", "ISO 3166-1 alpha-2"),
         ({"issue_type": "payment", "country": True}, "country", "Must be a string"),
         ({"issue_type": "payment", "comment": "a\x00b"}, "comment", "Null characters"),
         ({"issue_type": "payment", "verbose": True}, "verbose", "Allowed: issue_type, comment, country"),

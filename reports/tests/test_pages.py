@@ -141,6 +141,19 @@ def test_service_page_renders_when_the_detector_ran_over_nothing(shop, visitor):
     assert "No problems detected at TikTok Shop" in html
 
 
+def test_a_status_the_detector_has_not_refreshed_for_minutes_says_it_may_be_out_of_date(shop, visitor):
+    detection_tick(service_id=shop.pk, now=T0)  # processes up to 11:58, settled by 11:59
+    fresh = get(visitor, PAGE, T0 + MINUTE)
+    assert 'data-testid="stale"' not in fresh
+    stale = get(visitor, PAGE, T0 + 10 * MINUTE)  # the workers stopped: nothing processed since
+    assert "This status may be out of date: reports were last analysed up to" in stale
+    assert "No problems detected at TikTok Shop" in stale  # the verdict stays, with the warning
+
+
+def test_a_service_never_analysed_says_so(shop, visitor):
+    assert "Reports for TikTok Shop have not been analysed yet." in get(visitor, PAGE, T0)
+
+
 def test_chart_counts_reports_the_detector_has_not_rolled_up_yet(shop, visitor):
     now = spike_afternoon(shop)
     file_report(shop, "shipping", now=now - dt.timedelta(seconds=30))  # 16:00:30, after the last rolled-up minute

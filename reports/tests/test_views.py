@@ -83,3 +83,25 @@ def test_home_search_survives_hostile_input(visitor):
     assert visitor.get("/?q=%00%00").status_code == 200
     assert visitor.get("/?q=" + "a" * 5000).status_code == 200
     assert "TikTok Shop" in visitor.get("/?q=tik").content.decode()
+
+
+def test_pages_answer_head_for_monitors_and_link_checkers(visitor):
+    make_service()
+    for url in ["/", "/s/tiktok-shop/"]:
+        response = visitor.head(url)
+        assert response.status_code == 200, url
+        assert response.content == b""
+
+
+def test_a_form_body_in_a_charset_django_cannot_read_is_a_400_not_a_500():
+    make_service()
+    client = Client(enforce_csrf_checks=True)
+    client.get("/s/tiktok-shop/")
+    token = client.cookies["csrftoken"].value
+    response = client.generic(
+        "POST",
+        "/s/tiktok-shop/report/",
+        f"csrfmiddlewaretoken={token}&issue_type=server",
+        content_type="application/x-www-form-urlencoded; charset=latin-1",
+    )
+    assert response.status_code == 400
