@@ -45,7 +45,8 @@ clean:
 bench: venv
 	export DJANGO_SETTINGS_MODULE=outagehub.test OUTAGEHUB_DATA_DIR=$$(mktemp -d) && \
 	$(BIN)/python manage.py migrate --no-input -v 0 && \
-	$(BIN)/python manage.py bench_intake
+	$(BIN)/python manage.py bench_intake && \
+	$(BIN)/python manage.py bench_rollups
 	$(BIN)/python manage.py bench_detect
 
 ## bench-detect: the detector over simulated scenarios (a few minutes)

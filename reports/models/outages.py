@@ -55,6 +55,30 @@ class CountryHour(models.Model):
         return f"{self.service_id}:{self.country or '??'} {self.hour:%Y-%m-%d %H}h = {self.count}"
 
 
+class CountryMinute(models.Model):
+    """Counted reports of one service from one country in one UTC minute: the ledger behind CountryHour.
+
+    A rollup refresh compares a minute's fresh count with its row here and moves
+    only the difference into the hour's CountryHour row, so each tick touches
+    the reports of the minutes it re-reads, not of the whole hour. Invariant: an
+    hour that has rows here has CountryHour rows equal to the sums of them.
+    """
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="+")
+    country = models.CharField(max_length=2, blank=True)
+    minute = models.DateTimeField()
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            # (service, minute) first: the refresh reads a service's minutes by range.
+            models.UniqueConstraint(fields=["service", "minute", "country"], name="country_minute_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service_id}:{self.country or '??'} {self.minute:%Y-%m-%d %H:%M} = {self.count}"
+
+
 class ServiceMinute(models.Model):
     """What the detector saw and expected for one service in one minute (all issue types)."""
 
