@@ -69,7 +69,7 @@ class ReportAdmin(admin.ModelAdmin):
     list_select_related = ("service", "issue_type")
     actions = [hide_comments, show_comments]
     # Reports are evidence: only their comment's visibility is editable.
-    readonly_fields = ("service", "issue_type", "created_at", "comment", "country", "channel", "reporter", "counted")
+    readonly_fields = ("service", "issue_type", "created_at", "comment", "country", "channel", "counted")
     fields = (*readonly_fields, "comment_state")
 
     def has_add_permission(self, request: HttpRequest) -> bool:

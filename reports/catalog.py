@@ -29,7 +29,7 @@ from rest_framework import serializers
 
 from probes.catalog import ProbeListField, ProbeSpec, probes_sync
 
-from .models import Service, slug_validator
+from .models import Service, issue_type_key_validator, slug_validator
 from .services import DEFAULT_ISSUE_TYPE_SPECS, IssueTypeSpec, issue_types_sync, service_create
 
 
@@ -45,7 +45,7 @@ def _unknown_fields(entry: dict[Any, Any], allowed: Any) -> str | None:
 
 
 class _IssueTypeEntry(serializers.Serializer):
-    key = serializers.CharField(max_length=32, validators=[slug_validator])
+    key = serializers.CharField(max_length=32, validators=[issue_type_key_validator])
     label = serializers.CharField(max_length=60)
 
     def to_internal_value(self, data: Any) -> Any:

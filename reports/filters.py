@@ -13,7 +13,7 @@ from django.db.models import Q, QuerySet
 from django.db.models.fields.json import KeyTransform
 
 from .api_series import EARLIEST, LATEST
-from .models import Confidence, Outage, OutageStatus
+from .models import Confidence, Outage, OutageStatus, issue_type_key_validator
 
 
 def _in_bounds(value: dt.datetime) -> None:
@@ -47,7 +47,7 @@ class OutageFilter(django_filters.FilterSet):
     issue_type = django_filters.CharFilter(
         method="filter_issue_type",
         max_length=32,
-        validators=[validate_slug],
+        validators=[issue_type_key_validator],
         help_text="Issue type key: outages with at least one counted report of that type.",
     )
     since = django_filters.IsoDateTimeFilter(

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 import random
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
+from kombu.exceptions import KombuError
 
 from . import geo, selectors
 from .identity import IPAddress, address_slot_hashes, parse_ip, reporter_hashes
@@ -33,6 +35,8 @@ from .models import (
     SimulatorClock,
 )
 from .simulator import MINUTE, SimReport, generate
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -162,6 +166,101 @@ def _claim_count(
     return not slots or any(_claim(service=service, key=slot, now=now, cooldown=cooldown) for slot in slots)
 
 
+@dataclass(frozen=True)
+class ReportDraft:
+    """A report as it is received, before the database decides whether it counts.
+
+    The client is already reduced to hashes (its reporter hashes and its address's slots): a
+    draft that waits in the broker while the database is down holds no address either.
+    """
+
+    service: str  # slug
+    issue_type: str
+    channel: str
+    comment: str
+    country: str
+    created_at: dt.datetime
+    reporter_hashes: tuple[str, ...]
+    address_slots: tuple[str, ...]
+
+    def to_message(self) -> dict[str, Any]:
+        """JSON for a Celery message."""
+        return {**asdict(self), "created_at": self.created_at.isoformat()}
+
+    @classmethod
+    def from_message(cls, message: dict[str, Any]) -> ReportDraft:
+        fields = {**message, "created_at": dt.datetime.fromisoformat(message["created_at"])}
+        fields["reporter_hashes"] = tuple(fields["reporter_hashes"])
+        fields["address_slots"] = tuple(fields["address_slots"])
+        return cls(**fields)
+
+
+def report_draft(
+    *,
+    service: str,
+    issue_type_key: str,
+    channel: Channel,
+    client: IPAddress | None,
+    user_agent: str = "",
+    comment: str = "",
+    country: str = "",
+    now: dt.datetime | None = None,
+) -> ReportDraft:
+    """Check a report's own fields and reduce its client to hashes; needs no database.
+
+    Raises ValidationError naming the field for an over-long comment or a bad country code.
+    The client address hashes the reporter and finds the country, and is then forgotten.
+    """
+    now = now or timezone.now()
+    comment = _clean_comment(comment)
+    country = _clean_country(country) or geo.country_for(client)
+    cooldown = dt.timedelta(seconds=settings.OUTAGEHUB_REPORT_COOLDOWN_SECONDS)
+    per_address = settings.OUTAGEHUB_REPORTERS_PER_ADDRESS
+    # No cap without an address: "unknown" would make every such client share one address.
+    slots = address_slot_hashes(client, now, per_address) if client is not None and per_address else []
+    return ReportDraft(
+        service=service,
+        issue_type=issue_type_key,
+        channel=channel,
+        comment=comment,
+        country=country,
+        created_at=now,
+        reporter_hashes=tuple(reporter_hashes(client, user_agent, now, cooldown)),
+        address_slots=tuple(slots),
+    )
+
+
+def _issue_type_or_error(service: Service, key: str) -> IssueType:
+    if not service.active:
+        raise ValidationError({"service": [f"{service.name} is not taking reports."]})
+    issue_type = IssueType.objects.filter(service=service, key=key, active=True).first()
+    if issue_type is None:
+        keys = IssueType.objects.filter(service=service, active=True).values_list("key", flat=True)
+        allowed = ", ".join(keys) or "none"
+        raise ValidationError({"issue_type": [f"{key!r} is not an issue type of {service.name}. Allowed: {allowed}."]})
+    return issue_type
+
+
+def _report_store(*, service: Service, issue_type: IssueType, draft: ReportDraft) -> Report:
+    cooldown = dt.timedelta(seconds=settings.OUTAGEHUB_REPORT_COOLDOWN_SECONDS)
+    counted = _claim_count(
+        service=service,
+        hashes=list(draft.reporter_hashes),
+        slots=list(draft.address_slots),
+        now=draft.created_at,
+        cooldown=cooldown,
+    )
+    return Report.objects.create(
+        service=service,
+        issue_type=issue_type,
+        created_at=draft.created_at,
+        comment=draft.comment,
+        country=draft.country,
+        channel=draft.channel,
+        counted=counted,
+    )
+
+
 @transaction.atomic
 def report_create(
     *,
@@ -180,35 +279,53 @@ def report_create(
     over-long comment or a bad country code. The client address is used to
     hash the reporter and look up the country, and is then forgotten.
     """
-    now = now or timezone.now()
-    if not service.active:
-        raise ValidationError({"service": [f"{service.name} is not taking reports."]})
-    issue_type = IssueType.objects.filter(service=service, key=issue_type_key, active=True).first()
-    if issue_type is None:
-        keys = IssueType.objects.filter(service=service, active=True).values_list("key", flat=True)
-        allowed = ", ".join(keys) or "none"
-        raise ValidationError(
-            {"issue_type": [f"{issue_type_key!r} is not an issue type of {service.name}. Allowed: {allowed}."]}
-        )
-    comment = _clean_comment(comment)
-    country = _clean_country(country) or geo.country_for(client)
-
-    cooldown = dt.timedelta(seconds=settings.OUTAGEHUB_REPORT_COOLDOWN_SECONDS)
-    hashes = reporter_hashes(client, user_agent, now, cooldown)
-    per_address = settings.OUTAGEHUB_REPORTERS_PER_ADDRESS
-    # No cap without an address: "unknown" would make every such client share one address.
-    slots = address_slot_hashes(client, now, per_address) if client is not None and per_address else []
-    counted = _claim_count(service=service, hashes=hashes, slots=slots, now=now, cooldown=cooldown)
-    return Report.objects.create(
-        service=service,
-        issue_type=issue_type,
-        created_at=now,
+    issue_type = _issue_type_or_error(service, issue_type_key)
+    draft = report_draft(
+        service=service.slug,
+        issue_type_key=issue_type_key,
+        channel=channel,
+        client=client,
+        user_agent=user_agent,
         comment=comment,
         country=country,
-        channel=channel,
-        reporter=hashes[0],
-        counted=counted,
+        now=now,
     )
+    return _report_store(service=service, issue_type=issue_type, draft=draft)
+
+
+def report_defer(*, draft: ReportDraft) -> bool:
+    """Hand a report to the broker while the database is down; False if the broker is down too.
+
+    A worker stores it once the database is back (tasks.reports_ingest), so a database restart
+    loses no report. The draft holds hashes, not the address.
+    """
+    from .tasks import reports_ingest  # tasks import this module
+
+    try:
+        reports_ingest.delay(draft.to_message())
+    except (KombuError, OSError):
+        logger.exception("database and broker both unavailable: a report of %s was refused", draft.service)
+        return False
+    logger.warning("database unavailable: a report of %s waits in the broker", draft.service)
+    return True
+
+
+def report_ingest(*, draft: ReportDraft) -> Report | None:
+    """Store a report that waited in the broker while the database was down (see tasks.reports_ingest).
+
+    Counted as it would have been when it arrived: its cooldowns start at its own time. A report
+    for a service or issue type that has gone meanwhile is dropped (logged): None.
+    """
+    service = Service.objects.filter(slug=draft.service).first()
+    try:
+        if service is None:
+            raise ValidationError({"service": [f"No service {draft.service!r}."]})
+        with transaction.atomic():
+            issue_type = _issue_type_or_error(service, draft.issue_type)
+            return _report_store(service=service, issue_type=issue_type, draft=draft)
+    except ValidationError as exc:
+        logger.warning("dropped a deferred report of %s at %s: %s", draft.service, draft.created_at, exc.messages)
+        return None
 
 
 def cooldowns_prune(*, now: dt.datetime | None = None) -> int:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import random
+from typing import Any
 
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from .models import Service
 from .outages import detection_tick
-from .services import cooldowns_prune, simulator_tick
+from .services import ReportDraft, cooldowns_prune, report_ingest, simulator_tick
 from .webhooks import webhook_deliveries_stale, webhook_delivery_attempt
 
 
@@ -17,6 +19,23 @@ from .webhooks import webhook_deliveries_stale, webhook_delivery_attempt
 def reports_simulate_traffic() -> int:
     """Fill the demo traffic up to the current minute (idempotent, see simulator_tick)."""
     return simulator_tick(now=timezone.now(), rng=random.Random())
+
+
+# While the database is down, intake hands reports to the broker (see reports.api, reports.views);
+# this stores them once it is back. Retried with backoff for days, never dropped for an outage of ours.
+@shared_task(
+    ignore_result=True,
+    acks_late=True,
+    autoretry_for=(InterfaceError, OperationalError),
+    retry_backoff=5,
+    retry_backoff_max=300,
+    retry_jitter=True,
+    max_retries=1000,
+)
+def reports_ingest(draft: dict[str, Any]) -> int | None:
+    """Store a report received while the database was down; its id, or None if it was dropped."""
+    report = report_ingest(draft=ReportDraft.from_message(draft))
+    return report.pk if report else None
 
 
 @shared_task(ignore_result=True)

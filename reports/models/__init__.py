@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from .catalog import DEFAULT_ISSUE_TYPES, IssueType, Service, ServiceQuerySet, slug_validator
+from .catalog import (
+    DEFAULT_ISSUE_TYPES,
+    IssueType,
+    Service,
+    ServiceQuerySet,
+    issue_type_key_validator,
+    slug_validator,
+)
 from .keys import (
     API_KEY_PREFIX_LENGTH,
     OUTAGE_UPDATE_MAX_LENGTH,
@@ -75,5 +82,6 @@ __all__ = [
     "WebhookDelivery",
     "WebhookEvent",
     "api_key_hash",
+    "issue_type_key_validator",
     "slug_validator",
 ]

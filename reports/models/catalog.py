@@ -18,6 +18,12 @@ slug_validator = RegexValidator(
     r"^[a-z0-9]+(?:-[a-z0-9]+)*$",
     "Use lowercase letters, digits and single hyphens (e.g. tiktok-shop).",
 )
+# Issue type keys are also keys of JSON objects (an outage's issue-type mix), where a key of
+# digits only would be read as an array index: they need a letter.
+issue_type_key_validator = RegexValidator(
+    r"^(?=[a-z0-9-]*[a-z])[a-z0-9]+(?:-[a-z0-9]+)*$",
+    "Use lowercase letters, digits and single hyphens, with at least one letter (e.g. payment, http-500).",
+)
 
 
 class ServiceQuerySet(models.QuerySet["Service"]):
@@ -60,7 +66,7 @@ class IssueType(models.Model):
     """
 
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="issue_types")
-    key = models.SlugField(max_length=32, validators=[slug_validator])
+    key = models.SlugField(max_length=32, validators=[issue_type_key_validator])
     label = models.CharField(max_length=60)
     order = models.PositiveSmallIntegerField(default=0)
     active = models.BooleanField(default=True)

@@ -24,10 +24,10 @@ class CommentState(models.TextChoices):
 class Report(models.Model):
     """One "I have a problem" press.
 
-    `reporter` is an HMAC of the client address and user agent under a salt
-    that rotates daily: it lets us count a person once per cooldown without
-    ever storing who they are. `counted` says whether this report entered
-    the counts (the reporter's first for this service within the cooldown).
+    It holds nothing that identifies who sent it: whether it counts was decided
+    by the reporter's cooldown (ReporterCooldown, keyed by a salted hash and
+    pruned once the cooldown has passed). `counted` says whether this report
+    entered the counts (the reporter's first for this service within the cooldown).
     """
 
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="reports")
@@ -37,7 +37,6 @@ class Report(models.Model):
     comment_state = models.CharField(max_length=10, choices=CommentState.choices, default=CommentState.VISIBLE)
     country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2, empty if unknown.")
     channel = models.CharField(max_length=3, choices=Channel.choices)
-    reporter = models.CharField(max_length=64, help_text="Salted daily hash; never the raw address.")
     counted = models.BooleanField()
 
     class Meta:

@@ -146,7 +146,10 @@ def test_a_crafted_cursor_is_a_404_in_the_error_body(api, shop):
         ("confidence=sure", "confidence", "not one of the available choices"),
         ("service=not%20a%20slug", "service", "slug"),
         ("issue_type=" + "x" * 33, "issue_type", "at most 32"),
-        ("issue_type=pay%2Fment", "issue_type", "slug"),
+        ("issue_type=pay%2Fment", "issue_type", "lowercase letters"),
+        # Read as JSON array indexes, these were a 500 (-1) or never matched (404).
+        ("issue_type=-1", "issue_type", "at least one letter"),
+        ("issue_type=404", "issue_type", "at least one letter"),
         ("since=yesterday", "since", "valid date/time"),
         ("until=2026-13-01T00:00:00Z", "until", "valid date/time"),
         ("since=1900-01-01T00:00:00Z", "since", "1970"),

@@ -366,6 +366,10 @@ BAD_SECOND_ENTRIES = {
         "  - {slug: second, name: Second, issue_types: [{key: Log In, label: Login}]}\n",
         ["services[1] (second): issue_types", "key: Use lowercase letters"],
     ),
+    "issue type key of digits only": (
+        "  - {slug: second, name: Second, issue_types: [{key: '404', label: Not found}]}\n",
+        ["services[1] (second): issue_types", "with at least one letter"],
+    ),
     "negative demo traffic": (
         "  - {slug: second, name: Second, demo_traffic: -1}\n",
         ["services[1] (second): demo_traffic: Ensure this value is greater than or equal to 0."],

@@ -46,7 +46,6 @@ def add_reports(service, start: dt.datetime, per_minute: list[int], issue_type: 
                     issue_type=it,
                     created_at=at,
                     channel=Channel.API,
-                    reporter=f"{i}-{j}-{issue_type}",
                     counted=True,
                     country=country,
                 )

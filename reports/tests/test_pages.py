@@ -47,7 +47,6 @@ def add_reports(service, start: dt.datetime, per_minute: list[int], issue_type: 
             issue_type=it,
             created_at=start + i * MINUTE + dt.timedelta(seconds=j % 60),
             channel=Channel.API,
-            reporter=f"{issue_type}-{i}-{j}",
             counted=True,
             country=country,
         )

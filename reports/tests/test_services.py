@@ -2,14 +2,16 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import json
 import threading
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection, connections
 
+from reports.identity import address_slot_hashes, reporter_hash
 from reports.models import Channel, CommentState, IssueType, Report, ReporterCooldown
-from reports.services import cooldowns_prune, report_create
+from reports.services import ReportDraft, cooldowns_prune, report_create, report_draft, report_ingest
 from reports.tests.factories import ALICE, BOB, BROWSER, file_report, make_service
 
 pytestmark = pytest.mark.django_db
@@ -102,9 +104,10 @@ def test_the_cap_can_be_turned_off(settings):
 def test_cooldown_survives_the_midnight_salt_rotation():
     service = make_service()
     before_midnight = dt.datetime(2026, 11, 26, 23, 55, tzinfo=dt.UTC)
-    first = file_report(service, now=before_midnight)
+    file_report(service, now=before_midnight)
     after = file_report(service, now=before_midnight + dt.timedelta(minutes=10))
-    assert first.reporter != after.reporter  # a new day, a new salt
+    today, tomorrow = before_midnight.date(), before_midnight.date() + dt.timedelta(days=1)
+    assert reporter_hash(ALICE, BROWSER, today) != reporter_hash(ALICE, BROWSER, tomorrow)  # a new day, a new salt
     assert after.counted is False
     assert file_report(service, now=before_midnight + dt.timedelta(minutes=15)).counted is True
 
@@ -225,3 +228,63 @@ def test_simultaneous_reports_from_one_reporter_count_once(postgres):
     assert not errors
     assert sorted(results) == [False] * 7 + [True]
     assert Report.objects.filter(counted=True).count() == 1
+
+
+def test_a_draft_for_the_broker_holds_no_address_or_user_agent(settings):
+    draft = report_draft(
+        service="tiktok-shop",
+        issue_type_key="payment",
+        channel=Channel.API,
+        client=ALICE,
+        user_agent=BROWSER,
+        comment="can't pay",
+        now=NOON,
+    )
+    message = json.dumps(draft.to_message())
+    assert str(ALICE) not in message and BROWSER not in message
+    assert ReportDraft.from_message(json.loads(message)) == draft
+    assert draft.country == "GB"  # looked up before the address was forgotten
+
+
+def test_an_ingested_draft_counts_as_it_would_have_when_it_arrived():
+    shop = make_service()
+    draft = report_draft(
+        service=shop.slug, issue_type_key="payment", channel=Channel.WEB, client=ALICE, user_agent=BROWSER, now=NOON
+    )
+    report = report_ingest(draft=draft)
+    assert (report.created_at, report.counted, report.channel, report.country) == (NOON, True, Channel.WEB, "GB")
+    # The reporter's cooldown started at its own time: a report of theirs 14 minutes later does not count.
+    assert file_report(shop, now=NOON + dt.timedelta(minutes=14)).counted is False
+    # Delivered twice (the broker is at-least-once), it is stored again but not counted again.
+    assert report_ingest(draft=draft).counted is False
+    assert Report.objects.filter(counted=True).count() == 1
+
+
+def test_a_draft_for_a_service_or_issue_type_gone_meanwhile_is_dropped(caplog):
+    shop = make_service()
+    IssueType.objects.filter(service=shop, key="payment").update(active=False)
+    for service in (shop.slug, "gone"):
+        draft = report_draft(service=service, issue_type_key="payment", channel=Channel.API, client=BOB, now=NOON)
+        assert report_ingest(draft=draft) is None
+    assert not Report.objects.exists()
+    assert "dropped a deferred report of gone" in caplog.text
+
+
+def test_once_the_cooldown_is_pruned_nothing_stored_tells_who_reported():
+    from django.apps import apps
+    from django.core import serializers
+
+    shop = make_service()
+    file_report(shop, comment="checkout fails", now=NOON)
+    hashes = {reporter_hash(ALICE, BROWSER, NOON.date()), *address_slot_hashes(ALICE, NOON, 3)}
+
+    def stored() -> str:
+        return "".join(
+            serializers.serialize("json", m.objects.all()) for m in apps.get_app_config("reports").get_models()
+        )
+
+    assert any(h in stored() for h in hashes)  # during the cooldown, its hashes are held
+    cooldowns_prune(now=NOON + dt.timedelta(minutes=15))
+    everything = stored()
+    assert "checkout fails" in everything  # the report itself is kept...
+    assert not any(h in everything for h in hashes) and str(ALICE) not in everything  # ...but not who sent it

@@ -19,7 +19,6 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from reports import geo, selectors
-from reports.identity import reporter_hash
 from reports.models import Channel, Report, Service, SimulatedOutage, SimulatorClock
 from reports.services import simulated_outage_schedule, simulator_backfill, simulator_tick
 from reports.simulator import (
@@ -465,16 +464,16 @@ def test_simulated_reports_go_through_report_create(shop):
         assert (row.issue_type.key, row.created_at, row.comment) == (sim.issue_type, sim.at, sim.comment)
         assert row.channel == Channel.API
         assert row.country == geo.country_for(ip)
-        assert row.reporter == reporter_hash(ip, sim.user_agent, sim.at.date())
     assert sum(bool(row.country) for row in rows) > 0.8 * len(rows)
     # Returning reporters are stored but not counted, as real ones are.
     counted = [row for row in rows if row.counted]
     repeats = [row for row in rows if not row.counted]
     assert counted and repeats
     first_seen = {}
-    for row in rows:
-        first_seen.setdefault(row.reporter, row)
-    assert all(first_seen[row.reporter] is not row and first_seen[row.reporter].counted for row in repeats)
+    for row, sim in zip(rows, expected, strict=True):
+        first_seen.setdefault((sim.ip, sim.user_agent), row)
+    clients = {row.pk: (sim.ip, sim.user_agent) for row, sim in zip(rows, expected, strict=True)}
+    assert all(first_seen[clients[row.pk]] is not row and first_seen[clients[row.pk]].counted for row in repeats)
 
 
 # --- Scheduling outages -------------------------------------------------------

@@ -126,7 +126,6 @@ class Command(BaseCommand):
                     created_at=at + dt.timedelta(seconds=offset),
                     country=country,
                     channel=Channel.API,
-                    reporter=f"{at:%H%M}-{i}",
                     counted=True,
                 )
                 for s in (before, after)
