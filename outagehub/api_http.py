@@ -16,6 +16,7 @@ from django.utils.cache import get_conditional_response, set_response_etag
 from django.utils.http import http_date
 from redis.exceptions import RedisError
 
+from . import breaker
 from .api import error_body
 
 API_PREFIX = "/api/"
@@ -138,6 +139,8 @@ def _last_modified(request: HttpRequest, etag: str) -> int | None:
     key = "lm:" + hashlib.sha256(request.get_full_path().encode()).hexdigest()
     now = int(time.time())
     cache = caches[LAST_MODIFIED_CACHE]
+    if not breaker.CACHE.closed:
+        return None
     try:
         record = cache.get(key)
         if record is not None and record[0] == etag:
@@ -145,6 +148,7 @@ def _last_modified(request: HttpRequest, etag: str) -> int | None:
         else:
             first_served = now if record is None else max(now, record[1] + 1)
             cache.set(key, (etag, first_served), LAST_MODIFIED_TTL)
-    except (RedisError, OSError):
+    except (RedisError, OSError) as exc:
+        breaker.CACHE.failed(exc)
         return None  # a cache outage costs Last-Modified, never the read
     return first_served if first_served <= now else None

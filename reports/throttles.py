@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from django.conf import settings
@@ -10,10 +9,10 @@ from redis.exceptions import RedisError
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.throttling import SimpleRateThrottle
 
+from outagehub import breaker
+
 from .identity import address_key, client_ip
 from .models import ApiKey
-
-logger = logging.getLogger(__name__)
 
 
 class AddressRateThrottle(SimpleRateThrottle):
@@ -34,10 +33,12 @@ class AddressRateThrottle(SimpleRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": address_key(client_ip(request.META))}
 
     def allow_request(self, request: Any, view: Any) -> bool:
+        if not breaker.CACHE.closed:
+            return True  # the cache failed moments ago: fail open without waiting on it again
         try:
             return super().allow_request(request, view)
         except (RedisError, OSError) as exc:
-            logger.warning("rate limiter unavailable, allowing request: %s", type(exc).__name__)
+            breaker.CACHE.failed(exc)
             return True
 
     def retry_after(self) -> int:
