@@ -6,14 +6,15 @@ import re
 from typing import Any
 from urllib.parse import unquote_plus
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from outagehub.api import TimeCursorPagination
+from outagehub.api import PageNumberPagination, TimeCursorPagination
 from reports.api import StringField
+from reports.api_examples import ExampleLinks
 from reports.api_series import (
     BUCKET_DOC,
     WINDOW_DOC,
@@ -23,13 +24,25 @@ from reports.api_series import (
 )
 from reports.selectors_series import BUCKETS, probe_uptime
 
+from . import api_examples as examples
 from .models import Probe
 from .selectors import probe_events, probe_get, probe_list, probe_results
 from .services import probe_regions
 
 
-class EventCursorPagination(TimeCursorPagination):
+class ProbePagination(ExampleLinks, PageNumberPagination):
+    example_count = examples.PROBES_COUNT
+    example_next = examples.PROBES_NEXT
+
+
+class ResultCursorPagination(ExampleLinks, TimeCursorPagination):
+    # TimeCursorPagination's own ordering: newest checked_at first.
+    example_next = examples.RESULTS_NEXT
+
+
+class EventCursorPagination(ExampleLinks, TimeCursorPagination):
     ordering = ("-at", "-id")
+    example_next = examples.EVENTS_NEXT
 
 
 # Query parameter names that usually carry a credential: "api_key", "access_token", "X-Amz-Signature"...
@@ -106,13 +119,16 @@ class ProbeListApi(generics.ListAPIView):
         service = StringField(required=False, max_length=64)
 
     serializer_class = ProbeSerializer
+    pagination_class = ProbePagination
 
     def get_queryset(self) -> Any:
         filters = self.FilterSerializer(data=self.request.query_params)
         filters.is_valid(raise_exception=True)
         return probe_list(service_slug=filters.validated_data.get("service"))
 
-    @extend_schema(parameters=[OpenApiParameter("service", str, description="Service slug.")])
+    @extend_schema(
+        parameters=[OpenApiParameter("service", str, description="Service slug.")], examples=examples.PROBE_LIST
+    )
     def get(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         return super().get(request, *args, **kwargs)
 
@@ -133,7 +149,7 @@ class ProbeResultListApi(generics.ListAPIView):
         message = serializers.CharField()
 
     serializer_class = OutputSerializer
-    pagination_class = TimeCursorPagination
+    pagination_class = ResultCursorPagination
 
     def get_queryset(self) -> Any:
         probe = _probe_or_404(self.kwargs["probe_id"])
@@ -141,11 +157,12 @@ class ProbeResultListApi(generics.ListAPIView):
         window.is_valid(raise_exception=True)
         return probe_results(probe=probe, **window.validated_data)
 
-    @extend_schema(parameters=[TimeRangeSerializer])
+    @extend_schema(parameters=[TimeRangeSerializer], examples=examples.RESULT_LIST)
     def get(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         return super().get(request, *args, **kwargs)
 
 
+@extend_schema_view(get=extend_schema(examples=examples.EVENT_LIST))
 class ProbeEventListApi(generics.ListAPIView):
     """A probe's state changes, newest first, with the evidence behind each."""
 
@@ -216,6 +233,7 @@ class ProbeUptimeApi(APIView):
         "rolled up yet, normally the current one, are summarised from raw results. " + WINDOW_DOC + " " + BUCKET_DOC,
         parameters=[FilterSerializer],
         responses={200: OutputSerializer, **error_responses(400, 404)},
+        examples=examples.UPTIME,
     )
     def get(self, request: Request, probe_id: int) -> Response:
         probe = _probe_or_404(probe_id)

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import exceptions, generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from outagehub.api import TimeCursorPagination
+from outagehub.api import PageNumberPagination, TimeCursorPagination
 
+from . import api_examples as examples
 from .identity import client_ip
 from .models import COMMENT_MAX_LENGTH, Channel, Level, Service
 from .selectors import (
@@ -96,6 +97,11 @@ class ProblemSerializer(serializers.Serializer):
     spiking = serializers.BooleanField(help_text="Far above this problem's usual share of reports.")
 
 
+class ServicePagination(examples.ExampleLinks, PageNumberPagination):
+    # The example page: `?status=outage`, TikTok Shop alone.
+    example_count = 1
+
+
 class ServiceListApi(generics.ListAPIView):
     """Active services, by name; `?q=` searches names and slugs."""
 
@@ -117,6 +123,7 @@ class ServiceListApi(generics.ListAPIView):
         status = serializers.ChoiceField(choices=Level.choices, source="current_status")
 
     serializer_class = OutputSerializer
+    pagination_class = ServicePagination
 
     def get_queryset(self) -> Any:
         filters = self.FilterSerializer(data=self.request.query_params)
@@ -127,7 +134,8 @@ class ServiceListApi(generics.ListAPIView):
         parameters=[
             OpenApiParameter("q", str, description="Search in name and slug."),
             OpenApiParameter("status", str, enum=[c for c, _ in Level.choices], description="Only services in it."),
-        ]
+        ],
+        examples=examples.SERVICE_LIST,
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
@@ -162,7 +170,7 @@ class ServiceDetailApi(APIView):
         )
         problems = ProblemSerializer(many=True, help_text="Most reported problems in the window, by count.")
 
-    @extend_schema(responses=OutputSerializer)
+    @extend_schema(responses=OutputSerializer, examples=examples.SERVICE_DETAIL)
     def get(self, request: Request, slug: str) -> Response:
         service = get_service_or_404(slug, with_issue_types=True)
         service.report_counts = report_counts(service=service)
@@ -203,7 +211,7 @@ class ReportCreateApi(APIView):
         counted = serializers.BooleanField()
         created_at = serializers.DateTimeField()
 
-    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer}, examples=examples.REPORT_CREATE)
     def post(self, request: Request, slug: str) -> Response:
         service = get_service_or_404(slug)
         serializer = self.InputSerializer(data=request.data)
@@ -221,10 +229,12 @@ class ReportCreateApi(APIView):
         return Response(self.OutputSerializer(report).data, status=status.HTTP_201_CREATED)
 
 
-class CommentPagination(TimeCursorPagination):
+class CommentPagination(examples.ExampleLinks, TimeCursorPagination):
     ordering = ("-created_at", "-id")
+    example_next = examples.COMMENTS_NEXT
 
 
+@extend_schema_view(get=extend_schema(examples=examples.COMMENT_LIST))
 class ServiceCommentListApi(generics.ListAPIView):
     """Visible comments people left with their reports, newest first; never who left them."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import exceptions, generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from outagehub.api import TimeCursorPagination
 
+from . import api_examples as examples
 from .filters import OutageFilter
 from .selectors import outage_get, outage_list
 
@@ -49,17 +50,21 @@ class OutageSerializer(serializers.Serializer):
     peak_count = serializers.IntegerField()
     peak_expected = serializers.FloatField()
     issue_types = serializers.JSONField(help_text="Counted reports during the outage by issue type.")
-    countries = serializers.JSONField(help_text="Counted reports by country over the hours it spans.")
+    countries = serializers.JSONField(
+        help_text='Counted reports by country over the hours it spans; "??" counts those of unknown country.'
+    )
 
 
-class OutageCursorPagination(TimeCursorPagination):
+class OutageCursorPagination(examples.ExampleLinks, TimeCursorPagination):
     # Newest first. A cursor, not page numbers: outages opening while a client pages would
     # otherwise shift every numbered page and repeat or skip rows.
     ordering = ("-started_at", "-id")
     page_size = 50
     max_page_size = 200
+    example_next = examples.OUTAGES_NEXT
 
 
+@extend_schema_view(get=extend_schema(examples=examples.OUTAGE_LIST))
 class OutageListApi(generics.ListAPIView):
     """Outages, newest first, narrowed by service, status, confidence, issue type and time range.
 
@@ -84,7 +89,7 @@ class OutageDetailApi(APIView):
 
         timeline = OutageEventSerializer(many=True, source="events.all")
 
-    @extend_schema(responses=OutputSerializer)
+    @extend_schema(responses=OutputSerializer, examples=examples.OUTAGE_DETAIL)
     def get(self, request: Request, outage_id: int) -> Response:
         outage = outage_get(outage_id=outage_id)
         if outage is None:

@@ -22,6 +22,7 @@ from rest_framework.views import APIView
 
 from outagehub.api import ErrorSerializer
 
+from . import api_examples as examples
 from .api import StringField, get_service_or_404
 from .geo import is_country_code
 from .models import Level
@@ -272,33 +273,15 @@ class ServiceSeriesApi(APIView):
             **error_responses(400, 404),
         },
         examples=[
+            OpenApiExample(examples.SERIES_NAME, value=examples.SERIES, response_only=True),
+            # The CSV example is the JSON one rendered, so the two cannot disagree.
             OpenApiExample(
-                "Two quarter hours",
+                examples.SERIES_NAME,
+                value=SeriesCSVRenderer().render(examples.SERIES).decode(),
+                media_type="text/csv",
                 response_only=True,
-                media_type="application/json",
-                value={
-                    "service": "tiktok-shop",
-                    "bucket": "15m",
-                    "since": "2026-11-26T18:45:00Z",
-                    "until": "2026-11-26T19:15:00Z",
-                    "buckets": [
-                        {
-                            "start": "2026-11-26T18:45:00Z",
-                            "count": 14,
-                            "expected": 12.4,
-                            "band": [5, 22],
-                            "level": "ok",
-                        },
-                        {
-                            "start": "2026-11-26T19:00:00Z",
-                            "count": 96,
-                            "expected": None,
-                            "band": None,
-                            "level": "outage",
-                        },
-                    ],
-                },
-            )
+            ),
+            examples.SERIES_INVALID,
         ],
     )
     def get(self, request: Request, slug: str) -> Response:
@@ -381,6 +364,7 @@ class ServiceBreakdownApi(APIView):
         "not rolled up yet are counted from reports. " + WINDOW_DOC,
         parameters=[FilterSerializer],
         responses={200: OutputSerializer, **error_responses(400, 404)},
+        examples=examples.BREAKDOWN,
     )
     def get(self, request: Request, slug: str) -> Response:
         service = get_service_or_404(slug)
@@ -411,8 +395,8 @@ class TimelineItemSerializer(serializers.Serializer):
     outage = serializers.IntegerField(allow_null=True, help_text="The outage's id (outage events).")
     kind = serializers.CharField(
         help_text="Outage events: reports_rising, opened, level_changed, probe_down, probe_up, peak, "
-        "issue_mix_changed, resolved, reopened. Probe events: probe_ and the new state (probe_down, probe_up, "
-        "probe_degraded, probe_unknown)."
+        "issue_mix_changed, resolved, reopened, status_update. Probe events: probe_ and the new state (probe_down, "
+        "probe_up, probe_degraded, probe_unknown)."
     )
     probe = ProbeRefSerializer(allow_null=True, help_text="The probe (probe events).")
     data = serializers.JSONField(
@@ -447,6 +431,7 @@ class ServiceTimelineApi(APIView):
         + WINDOW_DOC,
         parameters=[FilterSerializer],
         responses={200: OutputSerializer, **error_responses(400, 404)},
+        examples=examples.TIMELINE,
     )
     def get(self, request: Request, slug: str) -> Response:
         service = get_service_or_404(slug)

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 
 from outagehub.api import ErrorSerializer, TimeCursorPagination
 
+from . import api_examples as examples
 from .auth import ApiKeyAuthentication
 from .models import OUTAGE_UPDATE_MAX_LENGTH, ApiKey, ApiKeyScope, Outage, OutageUpdate, UpdateState
 from .services import outage_update_create
@@ -35,8 +36,9 @@ class CanPostUpdates(permissions.BasePermission):
         return request.auth.may_update(obj.service_id)
 
 
-class UpdateCursorPagination(TimeCursorPagination):
+class UpdateCursorPagination(examples.ExampleLinks, TimeCursorPagination):
     ordering = ("created_at", "id")
+    example_next = examples.UPDATES_NEXT
 
 
 class OutageUpdateSerializer(serializers.Serializer):
@@ -82,7 +84,10 @@ class OutageUpdatesApi(generics.ListAPIView):
         return OutageUpdate.objects.filter(outage=self.get_outage())
 
     # Reading needs no credentials: the empty requirement says so (the permission is not AllowAny).
-    @extend_schema(auth=[{"bearerAuth": []}, {"apiKeyAuth": []}, {"cookieAuth": []}, {}])  # type: ignore[list-item]
+    @extend_schema(
+        auth=[{"bearerAuth": []}, {"apiKeyAuth": []}, {"cookieAuth": []}, {}],  # type: ignore[list-item]
+        examples=examples.UPDATE_LIST,
+    )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 
@@ -96,6 +101,7 @@ class OutageUpdatesApi(generics.ListAPIView):
                 description="The key lacks the service-updates scope or is for another service; or not staff.",
             ),
         },
+        examples=examples.UPDATE_CREATE,
     )
     def post(self, request: Request, outage_id: int) -> Response:
         outage = self.get_outage()

@@ -9,8 +9,9 @@ from rest_framework import exceptions, generics, permissions, serializers, statu
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from outagehub.api import ErrorSerializer, TimeCursorPagination
+from outagehub.api import ErrorSerializer, PageNumberPagination, TimeCursorPagination
 
+from . import api_examples as examples
 from .auth import ApiKeyAuthentication
 from .models import (
     WEBHOOK_URL_MAX_LENGTH,
@@ -111,7 +112,14 @@ class OwnWebhookMixin:
         return webhook
 
 
-@extend_schema_view(get=extend_schema(responses={200: WebhookSerializer(many=True), **AUTH_ERRORS}))
+class WebhookPagination(examples.ExampleLinks, PageNumberPagination):
+    # The example page: a key's only webhook.
+    example_count = 1
+
+
+@extend_schema_view(
+    get=extend_schema(responses={200: WebhookSerializer(many=True), **AUTH_ERRORS}, examples=examples.WEBHOOK_LIST)
+)
 class WebhookListApi(OwnWebhookMixin, generics.ListAPIView):
     """The webhooks of the API key sent (scope `webhooks`), newest first; POST subscribes a URL.
 
@@ -148,11 +156,16 @@ class WebhookListApi(OwnWebhookMixin, generics.ListAPIView):
             return list(found.values())
 
     serializer_class = WebhookSerializer
+    pagination_class = WebhookPagination
 
     def get_queryset(self) -> Any:
         return webhooks_of(owner=self.request.auth)
 
-    @extend_schema(request=InputSerializer, responses={201: WebhookCreatedSerializer, **AUTH_ERRORS})
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: WebhookCreatedSerializer, **AUTH_ERRORS},
+        examples=examples.WEBHOOK_CREATE,
+    )
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -161,7 +174,7 @@ class WebhookListApi(OwnWebhookMixin, generics.ListAPIView):
 
 
 @extend_schema_view(
-    get=extend_schema(responses={200: WebhookSerializer, **AUTH_ERRORS}),
+    get=extend_schema(responses={200: WebhookSerializer, **AUTH_ERRORS}, examples=examples.WEBHOOK_DETAIL),
     delete=extend_schema(responses={204: None, **AUTH_ERRORS}),
 )
 class WebhookDetailApi(OwnWebhookMixin, generics.RetrieveDestroyAPIView):
@@ -173,11 +186,16 @@ class WebhookDetailApi(OwnWebhookMixin, generics.RetrieveDestroyAPIView):
         return self.get_webhook()
 
 
-class DeliveryCursorPagination(TimeCursorPagination):
+class DeliveryCursorPagination(examples.ExampleLinks, TimeCursorPagination):
     ordering = ("-created_at", "-id")
+    example_next = examples.DELIVERIES_NEXT
 
 
-@extend_schema_view(get=extend_schema(responses={200: WebhookDeliverySerializer(many=True), **AUTH_ERRORS}))
+@extend_schema_view(
+    get=extend_schema(
+        responses={200: WebhookDeliverySerializer(many=True), **AUTH_ERRORS}, examples=examples.DELIVERY_LIST
+    )
+)
 class WebhookDeliveriesApi(OwnWebhookMixin, generics.ListAPIView):
     """The delivery log of one of the key's webhooks, newest first: status, attempts and the last answer."""
 
