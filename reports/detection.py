@@ -16,18 +16,27 @@ The baseline
     above it (slot toward all-day, weekday/weekend toward all-days slot,
     level toward a prior rate), so a sparse or young series gets a flat,
     cautious profile and a busy, old one its own curve: no alarm on a new
-    service's second report, no blindness for weeks.
+    service's second report, no blindness for weeks. How far weekdays and
+    weekends are pulled together is estimated from the series (empirical
+    Bayes: the between-kind variance of the slot rates against their
+    sampling noise), so a marked week is learned and a week-blind series
+    keeps one curve.
     Rows at an elevated level teach the baseline only a twentieth of their
     weight (a surge must not become normal) unless the elevation lasts so
-    long it has to be the new normal, and every row is winsorised at four
-    standard deviations above its expectation before it is learned, so the
-    estimates are robust like a trimmed mean, not plain means.
+    long it has to be the new normal, or recurs at the same time of the same
+    kind of day within days (a pattern: Saturday nights, a daily rush), and
+    every row is winsorised at four standard deviations above its
+    expectation before it is learned, so the estimates are robust like a
+    trimmed mean, not plain means. A silence that cannot be chance (a busy
+    series' 30-minute window empty) is a broken feed and teaches nothing.
 
 The test
     Over several trailing windows (1 to 30 minutes) the observed sum is
     compared with the expected sum under a negative binomial whose
     dispersion is estimated from the series' own quiet history (Poisson
-    when the data are), giving a tail probability. A window counts only
+    when the data are; windows as far below as an elevation is above are
+    left out, so a holiday does not blunt the test), giving a tail
+    probability. A window counts only
     with enough distinct reporters and a large enough ratio to the
     expectation, so a large service's statistically significant 5 % rise is
     not an outage. Levels: POSSIBLE at p < p_possible, OUTAGE at
@@ -45,7 +54,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.special import betainc, gammainc
+from scipy.special import betainc, gammainc, gammaincc
 
 OK, POSSIBLE, OUTAGE = "ok", "possible", "outage"
 _RANK = {OK: 0, POSSIBLE: 1, OUTAGE: 2}
@@ -80,6 +89,9 @@ class Params:
     slot_prior_days: float = 2.0
     kind_prior_days: float = 7.0
     elevated_weight: float = 0.05
+    # An elevation at a time of day that was elevated on the same kind of day
+    # within this many days too recurs: a pattern to learn, not an outage.
+    recur_days: float = 8.0
     winsor_sd: float = 4.0
     accept_elevated_after_hours: float = 6.0
     warmup_minutes: float = 60.0
@@ -118,13 +130,35 @@ def nb_sf(x: float, mean: float, dispersion: float) -> float:
     return float(betainc(x, size, mean / (mean + size)))
 
 
-def _decay(elapsed_minutes: float, half_life_minutes: float) -> float:
-    return math.exp(-_LN2 * elapsed_minutes / half_life_minutes)
+def nb_cdf(x: float, mean: float, dispersion: float) -> float:
+    """P(X <= x) for a negative binomial with this mean and 1/size (Poisson when 0)."""
+    if x < 0:
+        return 0.0
+    if mean <= 0:
+        return 1.0
+    if dispersion <= 1e-9:
+        return float(gammaincc(x + 1, mean))
+    size = 1.0 / dispersion
+    return float(betainc(size, x + 1, size / (mean + size)))
+
+
+def _zero_probability(mean: float, dispersion: float) -> float:
+    """P(X = 0) for a negative binomial with this mean and 1/size (Poisson when 0)."""
+    if dispersion <= 1e-9:
+        return math.exp(-mean)
+    return math.exp(-math.log1p(dispersion * mean) / dispersion)
 
 
 @dataclass
 class Detector:
-    """Online detector for one count series with a fixed row interval."""
+    """Online detector for one count series with a fixed row interval.
+
+    The learned sums are exponentially decayed. Rather than multiplying every
+    stored sum by the decay on every row (hundreds of slots, each row), new
+    weights are added scaled up by `growth` (e^(rate x time since an epoch)),
+    and a stored value divided by the current growth is its decayed value:
+    one multiplication per read, nothing per idle slot.
+    """
 
     interval_minutes: float
     params: Params = field(default_factory=Params)
@@ -133,13 +167,10 @@ class Detector:
     seen_minutes: float = 0.0
     level_sum: float = 0.0
     level_n: float = 0.0
-    shape_sum: np.ndarray = field(default=None)  # type: ignore[assignment]
-    shape_n: np.ndarray = field(default=None)  # type: ignore[assignment]
-    disp_a: np.ndarray = field(default=None)  # type: ignore[assignment]
-    disp_b: np.ndarray = field(default=None)  # type: ignore[assignment]
     recent: deque[tuple[int, float]] = field(default_factory=deque)
     elevated_minutes: float = 0.0
     elevated_ratio: float = 0.0  # mean of count/expected over the current elevated stretch
+    silent_minutes: float = 0.0  # how long the longest window has been implausibly empty
 
     def __post_init__(self) -> None:
         p = self.params
@@ -149,13 +180,38 @@ class Detector:
         self.windows = sorted({max(1, round(w / self.interval_minutes)) for w in p.windows_minutes} | {1, 2, 3})
         quiet_limit = max(p.quiet_window_minutes, self.interval_minutes)
         self.quiet_windows = [w for w in self.windows if w * self.interval_minutes <= quiet_limit]
-        if self.shape_sum is None:
-            self.shape_sum = np.zeros((3, self.slots))
-            self.shape_n = np.zeros((3, self.slots))
-        if self.disp_a is None:
-            self.disp_a = np.zeros(len(self.windows))
-            self.disp_b = np.zeros(len(self.windows))
+        self._quiet_count = len(self.quiet_windows)
+        self._shape_rate = _LN2 / (p.shape_half_life_days * 1440)
+        self._level_rate = _LN2 / (p.level_half_life_hours * 60)
+        # Scaled storage (see the class docstring): [kind][slot], kind 0 = all days.
+        self._sum = [[0.0] * self.slots for _ in range(3)]
+        self._n = [[0.0] * self.slots for _ in range(3)]
+        self._total_sum = 0.0  # sum over slots of _sum[0], _n[0]: the all-day mean
+        self._total_n = 0.0
+        self._disp_a = [0.0] * len(self.windows)
+        self._disp_b = [0.0] * len(self.windows)
+        self._elevated_day = [[-1] * self.slots for _ in range(3)]  # last day (ordinal) elevated, per kind and slot
+        self._kind_spread = (-1, 0.0)  # (day it was estimated on, its value): see _kind_variance
+        self._elapsed = 0.0  # minutes since the epoch, when growth was 1
+        self._growth = 1.0
         self.recent = deque(self.recent, maxlen=self.windows[-1])
+
+    # Decayed views of the learned sums (numpy arrays, as saved).
+    @property
+    def shape_sum(self) -> np.ndarray:
+        return np.array(self._sum) / self._growth
+
+    @property
+    def shape_n(self) -> np.ndarray:
+        return np.array(self._n) / self._growth
+
+    @property
+    def disp_a(self) -> np.ndarray:
+        return np.array(self._disp_a) / self._growth
+
+    @property
+    def disp_b(self) -> np.ndarray:
+        return np.array(self._disp_b) / self._growth
 
     # --- baseline ---------------------------------------------------------
 
@@ -167,138 +223,241 @@ class Detector:
     def expected_at(self, at: dt.datetime) -> float:
         """Expected count of the row starting at `at`."""
         p = self.params
+        shrink = 1.0 / self._growth  # stored sums x shrink = decayed sums
         prior = p.prior_rate_per_minute * self.interval_minutes
         prior_rows = p.prior_minutes / self.interval_minutes
         level = (self.level_sum + prior_rows * prior) / (self.level_n + prior_rows)
-        season_mean = (self.shape_sum[0].sum() + prior_rows * prior) / (self.shape_n[0].sum() + prior_rows)
+        season_mean = (self._total_sum * shrink + prior_rows * prior) / (self._total_n * shrink + prior_rows)
         rows_per_slot_day = self.slot_minutes / self.interval_minutes
         kind, slot = self._slot(at)
         # The slot's neighbourhood (a smooth daily curve), shrunk toward the
         # overall mean; then the slot itself, shrunk toward its neighbourhood.
-        near = [(slot + d) % self.slots for d in (-2, -1, 0, 1, 2)]
-        weights = (1.0, 2.0, 3.0, 2.0, 1.0)
-        near_sum = sum(w * self.shape_sum[0, j] for w, j in zip(weights, near, strict=True))
-        near_n = sum(w * self.shape_n[0, j] for w, j in zip(weights, near, strict=True))
+        all_sum, all_n, slots = self._sum[0], self._n[0], self.slots
+        near_sum = near_n = 0.0
+        for d, w in ((-2, 1.0), (-1, 2.0), (0, 3.0), (1, 2.0), (2, 1.0)):
+            j = (slot + d) % slots
+            near_sum += w * all_sum[j]
+            near_n += w * all_n[j]
         k_near = p.neighbourhood_prior_days * rows_per_slot_day
-        neighbourhood = (near_sum + k_near * season_mean) / (near_n + k_near)
+        neighbourhood = (near_sum * shrink + k_near * season_mean) / (near_n * shrink + k_near)
         k_slot = p.slot_prior_days * rows_per_slot_day
-        all_days = (self.shape_sum[0, slot] + k_slot * neighbourhood) / (self.shape_n[0, slot] + k_slot)
+        all_days = (all_sum[slot] * shrink + k_slot * neighbourhood) / (all_n[slot] * shrink + k_slot)
+        # Empirical Bayes: all days are worth (row variance) / (variance of the
+        # kinds' true rates around all days) rows of the kind's own, both
+        # relative to the rate. A busy series with a marked week (taxis at night
+        # on weekends) learns its weekend from its weekends; a sparse or
+        # week-blind one leans on all days as before (never more than the fixed prior).
+        row_dispersion = self._row_dispersion()
         k_kind = p.kind_prior_days * rows_per_slot_day
-        this_kind = (self.shape_sum[kind, slot] + k_kind * all_days) / (self.shape_n[kind, slot] + k_kind)
+        spread = self._kind_variance(at, row_dispersion)
+        if spread > 0:
+            k_kind = min(k_kind, (1 / max(all_days, 1e-9) + row_dispersion) / spread)
+        this_kind = (self._sum[kind][slot] * shrink + k_kind * all_days) / (self._n[kind][slot] * shrink + k_kind)
         shape = this_kind / season_mean if season_mean > 0 else 1.0
         return max(level * shape, 1e-6)
 
-    def _dispersions(self) -> np.ndarray:
-        p = self.params
-        d = (self.disp_a + p.dispersion_prior * p.dispersion_prior_weight) / (self.disp_b + p.dispersion_prior_weight)
-        return np.clip(d, 0.0, p.max_dispersion)
+    def _kind_variance(self, at: dt.datetime, row_dispersion: float) -> float:
+        """Between-kind variance of slot rates relative to all days (method of moments, once a day).
 
-    def _learn(self, at: dt.datetime, count: int, weight: float) -> None:
+        Each slot's weekday (weekend) mean over its all-days mean, less one,
+        squared, less the sampling variance of that difference, averaged with
+        the kind's rows as weights: what is left is the true week effect.
+        """
+        day = at.toordinal()
+        if self._kind_spread[0] == day:
+            return self._kind_spread[1]
+        shrink = 1.0 / self._growth
+        total = weight = 0.0
+        all_sum, all_n = self._sum[0], self._n[0]
+        for kind in (1, 2):
+            kind_sum, kind_n = self._sum[kind], self._n[kind]
+            for j in range(self.slots):
+                n, n_all = kind_n[j] * shrink, all_n[j] * shrink
+                if n < 1 or kind_sum[j] <= 0 or all_sum[j] <= 0:
+                    continue
+                mean_all = all_sum[j] / all_n[j]
+                ratio = (kind_sum[j] / kind_n[j]) / mean_all - 1
+                sampling = (1 / mean_all + row_dispersion) / n * max(0.0, 1 - n / n_all)
+                total += n * (ratio * ratio - sampling)
+                weight += n
+        spread = max(0.0, total / weight) if weight else 0.0
+        self._kind_spread = (day, spread)
+        return spread
+
+    def _row_dispersion(self) -> float:
         p = self.params
-        if self.last_at is not None:
-            gap = max(0.0, (at - self.last_at).total_seconds() / 60)
-            self.level_sum *= _decay(gap, p.level_half_life_hours * 60)
-            self.level_n *= _decay(gap, p.level_half_life_hours * 60)
-            shape_decay = _decay(gap, p.shape_half_life_days * 1440)
-            self.shape_sum *= shape_decay
-            self.shape_n *= shape_decay
-            self.disp_a *= shape_decay
-            self.disp_b *= shape_decay
+        shrink = 1.0 / self._growth
+        d = (self._disp_a[0] * shrink + p.dispersion_prior * p.dispersion_prior_weight) / (
+            self._disp_b[0] * shrink + p.dispersion_prior_weight
+        )
+        return min(max(d, 0.0), p.max_dispersion)
+
+    def _dispersions(self) -> list[float]:
+        p = self.params
+        shrink, a, b = 1.0 / self._growth, self._disp_a, self._disp_b
+        prior = p.dispersion_prior * p.dispersion_prior_weight
+        out = []
+        for i in range(len(a)):
+            d = (a[i] * shrink + prior) / (b[i] * shrink + p.dispersion_prior_weight)
+            out.append(min(max(d, 0.0), p.max_dispersion))
+        return out
+
+    def _advance(self, at: dt.datetime) -> None:
+        """Move the decay clock to `at` (the level decays explicitly, the sums by growth)."""
+        if self.last_at is None:
+            return
+        gap = max(0.0, (at - self.last_at).total_seconds() / 60)
+        if gap:
+            level_decay = math.exp(-self._level_rate * gap)
+            self.level_sum *= level_decay
+            self.level_n *= level_decay
+            self._elapsed += gap
+            self._growth = math.exp(self._shape_rate * self._elapsed)
+            if self._growth > 1e12:  # renormalise long before floats lose anything
+                self._rescale(1.0 / self._growth)
+
+    def _rescale(self, factor: float) -> None:
+        for rows in (self._sum, self._n):
+            for row in rows:
+                for j in range(len(row)):
+                    row[j] *= factor
+        self._total_sum *= factor
+        self._total_n *= factor
+        self._disp_a = [x * factor for x in self._disp_a]
+        self._disp_b = [x * factor for x in self._disp_b]
+        self._elapsed, self._growth = 0.0, 1.0
+
+    def _recurs(self, at: dt.datetime) -> bool:
+        """Whether this elevated row's slot was elevated on an earlier day of its kind, lately (and record it)."""
+        kind, slot = self._slot(at)
+        day = at.toordinal()
+        last = self._elevated_day[kind][slot]
+        self._elevated_day[kind][slot] = day
+        return last >= 0 and 1 <= day - last <= self.params.recur_days
+
+    def _learn(self, at: dt.datetime, count: float, weight: float) -> None:
         self.level_sum += weight * count
         self.level_n += weight
         kind, slot = self._slot(at)
+        g = self._growth
         for k in (0, kind):
-            self.shape_sum[k, slot] += weight * count
-            self.shape_n[k, slot] += weight
+            self._sum[k][slot] += weight * count * g
+            self._n[k][slot] += weight * g
+        self._total_sum += weight * count * g
+        self._total_n += weight * g
 
     # --- one row ----------------------------------------------------------
 
     def update(self, at: dt.datetime, count: int) -> Step:
         """Take the row starting at `at` with `count` reports; return the verdict on it."""
         p = self.params
+        count = int(count)
         expected = self.expected_at(at)
-        self.recent.append((int(count), expected))
+        self.recent.append((count, expected))
         dispersions = self._dispersions()
 
-        best = (1.0, 1.0, 0, expected)  # p, window minutes, count, expected
-        level, short_level = OK, OK
-        counts = [c for c, _ in self.recent]
-        means = [m for _, m in self.recent]
+        best_p, best_w, best_x, best_m = 1.0, self.interval_minutes, 0, expected
+        level = short_level = OK
+        recent = self.recent
+        n_recent = len(recent)
         sums: list[tuple[int, float]] = []
+        x = 0
+        m = 0.0
+        covered = 0
         for i, w in enumerate(self.windows):
-            if w > len(counts):
+            if w > n_recent:
                 break
-            x, m = sum(counts[-w:]), sum(means[-w:])
+            for j in range(covered, w):  # extend the running sums from the newest row back
+                c, e = recent[n_recent - 1 - j]
+                x += c
+                m += e
+            covered = w
             sums.append((x, m))
             if x < p.min_reporters_possible or x < p.ratio_possible * m:
                 continue
             pv = nb_sf(x, m, dispersions[i])
-            if pv < best[0]:
-                best = (pv, w * self.interval_minutes, x, m)
+            if pv < best_p:
+                best_p, best_w, best_x, best_m = pv, w * self.interval_minutes, x, m
             if pv < p.p_outage and x >= p.min_reporters_outage and x >= p.ratio_outage * m:
                 here = OUTAGE
             elif pv < p.p_possible:
                 here = POSSIBLE
             else:
                 continue
-            level = max(level, here, key=_RANK.__getitem__)
-            if w in self.quiet_windows:
-                short_level = max(short_level, here, key=_RANK.__getitem__)
+            if _RANK[here] > _RANK[level]:
+                level = here
+            if i < self._quiet_count and _RANK[here] > _RANK[short_level]:
+                short_level = here
         warm = self.seen_minutes >= max(p.warmup_minutes, 12 * self.interval_minutes)
         if not warm:
-            level = min(level, POSSIBLE, key=_RANK.__getitem__)
-            short_level = min(short_level, POSSIBLE, key=_RANK.__getitem__)
+            level = POSSIBLE if level == OUTAGE else level
+            short_level = POSSIBLE if short_level == OUTAGE else short_level
 
         # Learn: quiet history teaches the dispersion; elevated rows barely teach the baseline.
         elevated = level != OK
-        self.elevated_minutes = self.elevated_minutes + self.interval_minutes if elevated else 0.0
-        self.elevated_ratio = (
-            (
-                self.elevated_ratio * (self.elevated_minutes - self.interval_minutes)
-                + self.interval_minutes * count / expected
-            )
-            / self.elevated_minutes
-            if elevated
-            else 0.0
-        )
-        accept = not warm or self.elevated_minutes >= p.accept_elevated_after_hours * 60
-        if (
-            accept
-            and warm
-            and elevated
-            and self.elevated_minutes - self.interval_minutes < p.accept_elevated_after_hours * 60
-        ):
+        step_minutes = self.interval_minutes
+        if elevated:
+            self.elevated_minutes += step_minutes
+            self.elevated_ratio = (
+                self.elevated_ratio * (self.elevated_minutes - step_minutes) + step_minutes * count / expected
+            ) / self.elevated_minutes
+        else:
+            self.elevated_minutes = self.elevated_ratio = 0.0
+        accept_after = p.accept_elevated_after_hours * 60
+        accept = not warm or self.elevated_minutes >= accept_after
+        self._advance(at)
+        if accept and warm and elevated and self.elevated_minutes - step_minutes < accept_after:
             # Elevated for hours: this is the new normal (a level shift, not an
             # outage). Move the level to what those hours averaged at once
             # rather than over days of half-lives.
             self.level_sum *= self.elevated_ratio
-        weight = p.elevated_weight if elevated and not accept else 1.0
-        # Winsorised: a row far above its expectation teaches at most the
-        # edge of the quiet range, so an unflagged outlier cannot drag the
-        # baseline (the robustness of a trimmed mean, in an online estimate).
-        spread = math.sqrt(expected + dispersions[0] * expected * expected)
-        learned = count if accept else min(count, expected + p.winsor_sd * spread + 2)
-        self._learn(at, learned, weight)
-        if not elevated:
+        # Silence where reports cannot all stop by chance (a busy service's
+        # longest window empty) is missing data, a broken feed: it teaches
+        # nothing, unless it lasts as long as a level shift takes.
+        x_long, m_long = sums[-1]
+        silent = x_long == 0 and _zero_probability(m_long, dispersions[len(sums) - 1]) < p.p_possible
+        self.silent_minutes = self.silent_minutes + step_minutes if silent else 0.0
+        if not silent or self.silent_minutes >= accept_after:
+            # An elevation that recurs (same time of day, same kind of day, within
+            # recur_days) is a pattern, like one that lasts: learned in full.
+            recurs = elevated and not accept and self._recurs(at)
+            weight = p.elevated_weight if elevated and not accept and not recurs else 1.0
+            # Winsorised: a row far above its expectation teaches at most the
+            # edge of the quiet range, so an unflagged outlier cannot drag the
+            # baseline (the robustness of a trimmed mean, in an online estimate).
+            spread = math.sqrt(expected + dispersions[0] * expected * expected)
+            learned = count if accept or recurs else min(count, expected + p.winsor_sd * spread + 2)
+            self._learn(at, learned, weight)
+        if not elevated and not silent:
+            g = self._growth
             for i, (x, m) in enumerate(sums):
-                self.disp_a[i] += (x - m) ** 2 - m
-                self.disp_b[i] += m * m
+                if (
+                    (m - x) ** 2 > 2.25 * (m + dispersions[i] * m * m)
+                    and x < m
+                    and nb_cdf(x, m, dispersions[i]) < p.p_possible
+                ):
+                    # A drop as unlikely as an elevation (a holiday, a lull, a feed's
+                    # hiccup) is left out as elevated windows are: the dispersion is
+                    # the spread of ordinary rows, or one quiet day would blunt the
+                    # (upper) test for weeks. The 1.5 sd check only spares the tail call.
+                    continue
+                self._disp_a[i] += ((x - m) ** 2 - m) * g
+                self._disp_b[i] += m * m * g
         self.last_at = at
-        self.seen_minutes += self.interval_minutes
-        step = Step(
+        self.seen_minutes += step_minutes
+        return Step(
             at=at,
-            count=int(count),
+            count=count,
             expected=expected,
-            dispersion=float(dispersions[0]),
+            dispersion=dispersions[0],
             level=level,
-            p_value=best[0],
-            window_minutes=best[1],
-            window_count=best[2],
-            window_expected=best[3],
+            p_value=best_p,
+            window_minutes=best_w,
+            window_count=best_x,
+            window_expected=best_m,
             quiet=short_level == OK,
             short_level=short_level,
         )
-        return step
 
     # --- persistence ------------------------------------------------------
 
@@ -316,23 +475,36 @@ class Detector:
             "recent": list(self.recent),
             "elevated_minutes": self.elevated_minutes,
             "elevated_ratio": self.elevated_ratio,
+            "elevated_day": [row[:] for row in self._elevated_day],
+            "kind_spread": list(self._kind_spread),
+            "silent_minutes": self.silent_minutes,
         }
 
     @classmethod
     def from_state(cls, state: dict[str, Any], params: Params | None = None) -> Detector:
         detector = cls(interval_minutes=state["interval_minutes"], params=params or Params())
-        if detector.shape_sum.shape != np.array(state["shape_sum"]).shape or len(detector.windows) != len(
-            state["disp_a"]
-        ):
+        shape_sum, shape_n = state["shape_sum"], state["shape_n"]
+        if (len(shape_sum), len(shape_sum[0]) if shape_sum else 0) != (3, detector.slots) or len(
+            detector.windows
+        ) != len(state["disp_a"]):
             return detector  # Settings changed the layout: start learning afresh.
         detector.last_at = dt.datetime.fromisoformat(state["last_at"]) if state["last_at"] else None
         detector.seen_minutes = state["seen_minutes"]
         detector.level_sum, detector.level_n = state["level_sum"], state["level_n"]
-        detector.shape_sum, detector.shape_n = np.array(state["shape_sum"]), np.array(state["shape_n"])
-        detector.disp_a, detector.disp_b = np.array(state["disp_a"]), np.array(state["disp_b"])
+        detector._sum = [[float(v) for v in row] for row in shape_sum]
+        detector._n = [[float(v) for v in row] for row in shape_n]
+        detector._total_sum, detector._total_n = sum(detector._sum[0]), sum(detector._n[0])
+        detector._disp_a = [float(v) for v in state["disp_a"]]
+        detector._disp_b = [float(v) for v in state["disp_b"]]
         detector.recent = deque((tuple(r) for r in state["recent"]), maxlen=detector.windows[-1])
         detector.elevated_minutes = state["elevated_minutes"]
         detector.elevated_ratio = state.get("elevated_ratio", 0.0)
+        detector.silent_minutes = state.get("silent_minutes", 0.0)
+        if len(state.get("elevated_day", ())) == 3 and len(state["elevated_day"][0]) == detector.slots:
+            detector._elevated_day = [[int(d) for d in row] for row in state["elevated_day"]]
+        if "kind_spread" in state:  # else estimated afresh on the next row
+            day, spread = state["kind_spread"]
+            detector._kind_spread = (int(day), float(spread))
         return detector
 
 
@@ -346,6 +518,18 @@ class Transition:
     kind: str  # "opened", "reopened", "level_changed", "peak", "resolved"
     at: dt.datetime
     data: dict[str, Any]
+
+
+def _numbers(step: Step) -> dict[str, Any]:
+    """The evidence a transition records (built only when something happens: it is not cheap)."""
+    return {
+        "actual": step.window_count,
+        "expected": round(step.window_expected, 3),
+        "window_minutes": step.window_minutes,
+        "p_value": step.p_value,
+        "count": step.count,
+        "expected_row": round(step.expected, 3),
+    }
 
 
 @dataclass
@@ -375,14 +559,6 @@ class Tracker:
     def update(self, step: Step, *, probe_down: bool = False, interval_minutes: float = 1.0) -> list[Transition]:
         p = self.params
         out: list[Transition] = []
-        numbers = {
-            "actual": step.window_count,
-            "expected": round(step.window_expected, 3),
-            "window_minutes": step.window_minutes,
-            "p_value": step.p_value,
-            "count": step.count,
-            "expected_row": round(step.expected, 3),
-        }
         elevated = step.level != OK
         if not self.open:
             if elevated and self.rising_since is None:
@@ -399,7 +575,7 @@ class Tracker:
                 self.level = OUTAGE if by_reports else (step.level if elevated else OK)
                 if not reopen:
                     self.started_at, self.peak_count, self.peak_at, self.peak_expected = step.at, 0, None, 0.0
-                data = numbers | {"by": "reports" if by_reports else "probes", "level": self.level}
+                data = _numbers(step) | {"by": "reports" if by_reports else "probes", "level": self.level}
                 if self.rising_since and self.rising_since < step.at and not reopen:
                     data["rising_since"] = self.rising_since.isoformat()
                 out.append(Transition("reopened" if reopen else "opened", step.at, data))
@@ -412,7 +588,7 @@ class Tracker:
                 self.pending_rows = self.pending_rows + 1 if shown == self.pending_level else 1
                 self.pending_level = shown
                 if self.pending_rows >= 3:
-                    out.append(Transition("level_changed", step.at, numbers | {"from": self.level, "to": shown}))
+                    out.append(Transition("level_changed", step.at, _numbers(step) | {"from": self.level, "to": shown}))
                     self.level, self.pending_rows = shown, 0
             else:
                 self.pending_rows = 0
@@ -422,7 +598,9 @@ class Tracker:
                     minutes=p.resolve_minutes
                 ):
                     out.append(
-                        Transition("resolved", step.at, numbers | {"back_to_normal_at": self.quiet_since.isoformat()})
+                        Transition(
+                            "resolved", step.at, _numbers(step) | {"back_to_normal_at": self.quiet_since.isoformat()}
+                        )
                     )
                     self.open, self.resolved_at, self.rising_since = False, step.at, None
                     self.level, self.quiet_since = OK, None

@@ -97,3 +97,21 @@ def test_service_history_backtest_finds_the_outage_the_tick_opened():
     assert result["alerts"] == [live.started_at.strftime("%Y-%m-%d %H:%M:%S")]
     with pytest.raises(CommandError, match="no active service"):
         call_command("backtest", "--service", "nope")
+
+
+def test_half_hourly_rows_with_extra_columns_and_a_gap(tmp_path):
+    # Public count series come half-hourly, with label columns, and with hours missing.
+    rng = random.Random(4)
+    start = dt.datetime(2026, 1, 5)
+    lines = ["timestamp,value,label"]
+    for i in range(21 * 48):
+        if 300 <= i < 310:
+            continue  # five hours without rows: no data, not zero reports
+        at = start + dt.timedelta(minutes=30 * i)
+        value = max(0, round(rng.gauss(500, 25))) + (2000 if 900 <= i < 904 else 0)
+        lines.append(f"{at:%Y-%m-%d %H:%M:%S},{value},0")
+    path = tmp_path / "half_hourly.csv"
+    path.write_text("\n".join(lines) + "\n")
+    out = io.StringIO()
+    call_command("backtest", str(path), "--json", stdout=out)
+    assert json.loads(out.getvalue())["alerts"] == [f"{start + dt.timedelta(minutes=30 * 900):%Y-%m-%d %H:%M:%S}"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 
 import pytest
@@ -18,7 +19,7 @@ from reports.detection import (
     infer_interval,
     nb_sf,
 )
-from reports.simulator import daily_curve, simulate_counts
+from reports.simulator import daily_curve, poisson, simulate_counts
 
 MINUTE = dt.timedelta(minutes=1)
 START = dt.datetime(2026, 9, 7, tzinfo=dt.UTC)  # a Monday
@@ -111,7 +112,7 @@ def test_state_round_trips_and_continues_identically():
     for t, c in zip(times[:half], counts[:half], strict=True):
         a.update(t, c)
         b.update(t, c)
-    b = Detector.from_state(b.to_state())
+    b = Detector.from_state(json.loads(json.dumps(b.to_state())))  # as DetectorState stores it
     for t, c in zip(times[half:], counts[half:], strict=True):
         sa, sb = a.update(t, c), b.update(t, c)
         assert (sa.level, round(sa.expected, 9)) == (sb.level, round(sb.expected, 9))
@@ -219,3 +220,102 @@ def test_a_lasting_level_shift_becomes_the_new_normal_within_a_day():
     assert result.alerts and result.alerts[0] < shift + dt.timedelta(hours=3), "tripling is first an outage"
     assert [a for a in result.alerts if a > shift + dt.timedelta(hours=24)] == []
     assert all(o.end is not None for o in result.outages)
+
+
+# --- real count series: coarse rows, overdispersion, weeks, drops, gaps ----------
+
+
+def gamma_poisson(rng: random.Random, mean: float, dispersion: float) -> int:
+    """A count whose rate is gamma distributed around `mean`: negative binomial with 1/size `dispersion`."""
+    return poisson(rng, rng.gammavariate(1 / dispersion, dispersion * mean))
+
+
+def test_overdispersed_five_minute_counts_stay_quiet_and_a_five_fold_hour_still_opens():
+    # Real counts (tweets, requests) vary far more than Poisson: rates spread +-55% row to row.
+    rng = random.Random(12)
+    hour = START + dt.timedelta(days=18, hours=17)
+    times = [START + i * 5 * MINUTE for i in range(21 * 288)]
+    counts = [
+        gamma_poisson(rng, 30 * daily_curve(at) * (5 if hour <= at < hour + 60 * MINUTE else 1), 0.3) for at in times
+    ]
+    result = detect_series(times, counts, interval_minutes=5.0)
+    late = [a for a in result.alerts if a > START + dt.timedelta(days=3)]
+    assert late and hour <= late[0] <= hour + 15 * MINUTE
+    assert all(a <= hour + 60 * MINUTE for a in late), "quiet days stay quiet"
+
+
+def test_a_weekly_pattern_is_learned_while_a_one_off_surge_still_opens():
+    # Half-hourly counts of a busy service whose weekend nights are four times its weekday nights
+    # (taxis): the weekends alarm at first, then are learned from the weekends themselves.
+    rng = random.Random(11)
+    surge = START + dt.timedelta(days=24, hours=14)  # a Thursday afternoon, five-fold for two hours
+    times = [START + i * 30 * MINUTE for i in range(35 * 48)]
+    counts = []
+    for at in times:
+        mean = 200 * daily_curve(at) * (4 if at.weekday() >= 5 and 1 <= at.hour < 5 else 1)
+        counts.append(gamma_poisson(rng, mean * (5 if surge <= at < surge + 120 * MINUTE else 1), 0.02))
+    result = detect_series(times, counts, interval_minutes=30.0)
+    assert [a for a in result.alerts if a >= START + dt.timedelta(days=14)] == [surge]
+
+
+def test_an_elevation_that_recurs_at_the_same_time_of_day_is_learned_a_lone_one_is_not():
+    rng = random.Random(3)
+    times = [START + i * 30 * MINUTE for i in range(10 * 48)]
+    counts = [gamma_poisson(rng, 100 * daily_curve(at), 0.02) for at in times]
+    next_ten = START + dt.timedelta(days=10, hours=10)
+
+    def expected_after(surge_days: set[int]) -> float:
+        detector = Detector(30.0)
+        for at, count in zip(times, counts, strict=True):
+            surge = (at - START).days in surge_days and at.time() == dt.time(10)
+            detector.update(at, count + 80 if surge else count)  # ~23 usually: a fourfold surge
+        return detector.expected_at(next_ten)
+
+    usual = expected_after(set())
+    assert expected_after({8}) < 1.15 * usual, "one surge is an outlier: it barely teaches"
+    assert expected_after({8, 9}) > 1.3 * usual, "the same surge the next day is a pattern"
+
+
+def test_a_holiday_does_not_blunt_the_test():
+    # A busy, regular series (dispersion ~0.008) has a day at 40%: that drop is not noise to learn.
+    rng = random.Random(4)
+    surge = START + dt.timedelta(days=24, hours=17)
+    times = [START + i * 30 * MINUTE for i in range(28 * 48)]
+    counts = []
+    for at in times:
+        mean = 2000 * daily_curve(at) * (0.4 if (at - START).days == 16 else 1)
+        counts.append(gamma_poisson(rng, mean * (2.5 if surge <= at < surge + 120 * MINUTE else 1), 0.003))
+    result = detect_series(times, counts, interval_minutes=30.0)
+    before, after = result.steps[16 * 48].dispersion, result.steps[17 * 48].dispersion
+    assert after < 1.2 * before
+    assert [a for a in result.alerts if a > START + dt.timedelta(days=2)] == [surge]
+
+
+def test_an_implausible_silence_is_a_broken_feed_not_a_lesson():
+    counts = simulate_counts(40, START, 5 * 1440, random.Random(5))
+    times = [START + i * MINUTE for i in range(len(counts))]
+    gap = list(counts)
+    gap[4 * 1440 + 14 * 60 : 4 * 1440 + 18 * 60] = [0] * 240  # four hours without a single report
+    later = START + dt.timedelta(days=5, hours=15)
+    expected = []
+    for series_counts in (counts, gap):
+        detector = Detector(1.0)
+        for at, c in zip(times, series_counts, strict=True):
+            detector.update(at, c)
+        expected.append(detector.expected_at(later))
+    assert expected[1] == pytest.approx(expected[0], rel=0.05)
+    assert [a for a in detect_series(times, gap, interval_minutes=1.0).alerts if a > START + dt.timedelta(days=1)] == []
+
+
+def test_a_state_saved_before_the_weekly_and_silence_fields_still_loads():
+    times, counts = series(3, 2, seed=6)
+    detector = Detector(1.0)
+    for at, c in zip(times, counts, strict=True):
+        detector.update(at, c)
+    state = detector.to_state()
+    for key in ("elevated_day", "kind_spread", "silent_minutes"):
+        state.pop(key)
+    restored = Detector.from_state(json.loads(json.dumps(state)))
+    next_minute = times[-1] + MINUTE
+    assert restored.expected_at(next_minute) == pytest.approx(detector.expected_at(next_minute), rel=1e-6)
+    assert restored.update(next_minute, 3).level == detector.update(next_minute, 3).level
