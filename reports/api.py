@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import exceptions, generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
-from outagehub.api import PageNumberPagination, TimeCursorPagination
+from outagehub.api import ErrorSerializer, PageNumberPagination, TimeCursorPagination
 
 from . import api_examples as examples
 from .identity import client_ip
@@ -24,7 +24,7 @@ from .selectors import (
     service_problems,
     service_status,
 )
-from .services import report_create
+from .services import DATABASE_DOWN, report_create, report_defer, report_draft
 from .throttles import ReportRateThrottle
 
 
@@ -211,22 +211,70 @@ class ReportCreateApi(APIView):
         counted = serializers.BooleanField()
         created_at = serializers.DateTimeField()
 
-    @extend_schema(request=InputSerializer, responses={201: OutputSerializer}, examples=examples.REPORT_CREATE)
+    class QueuedSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ReportQueued"
+
+        service = serializers.CharField()
+        issue_type = serializers.CharField()
+        queued = serializers.BooleanField(help_text="Always true: stored and counted once the database is back.")
+        created_at = serializers.DateTimeField(help_text="The report's time, kept when it is stored later.")
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={
+            201: OutputSerializer,
+            202: OpenApiResponse(
+                QueuedSerializer,
+                description="The database is briefly unavailable: the report waits in the queue and is stored "
+                "(and counted, or not, as at the time it was sent) within minutes. Not an error: do not resend it.",
+            ),
+            503: OpenApiResponse(
+                ErrorSerializer,
+                description="The database and the queue are both unavailable: retry after `Retry-After`.",
+            ),
+        },
+        examples=examples.REPORT_CREATE,
+    )
     def post(self, request: Request, slug: str) -> Response:
-        service = get_service_or_404(slug)
+        try:
+            service = get_service_or_404(slug)
+        except DATABASE_DOWN:
+            service = None
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        report = report_create(
-            service=service,
-            issue_type_key=data["issue_type"],
-            comment=data["comment"] or "",
-            country=data["country"] or "",
-            channel=Channel.API,
-            client=client_ip(request.META),
-            user_agent=request.META.get("HTTP_USER_AGENT", ""),
-        )
-        return Response(self.OutputSerializer(report).data, status=status.HTTP_201_CREATED)
+        fields = {
+            "issue_type_key": data["issue_type"],
+            "comment": data["comment"] or "",
+            "country": data["country"] or "",
+            "channel": Channel.API,
+            "client": client_ip(request.META),
+            "user_agent": request.META.get("HTTP_USER_AGENT", ""),
+        }
+        if service is not None:
+            try:
+                report = report_create(service=service, **fields)
+            except DATABASE_DOWN:
+                pass
+            else:
+                return Response(self.OutputSerializer(report).data, status=status.HTTP_201_CREATED)
+        # The database is down or restarting: the report waits in the broker instead of being lost.
+        draft = report_draft(service=slug, **fields)
+        if not report_defer(draft=draft):
+            raise ServiceUnavailable()
+        body = {"service": slug, "issue_type": draft.issue_type, "queued": True, "created_at": draft.created_at}
+        return Response(self.QueuedSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ServiceUnavailable(exceptions.APIException):
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "Reports cannot be taken right now; please retry in a minute."
+    default_code = "unavailable"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.wait = 60  # DRF sends it as Retry-After
 
 
 class CommentPagination(examples.ExampleLinks, TimeCursorPagination):

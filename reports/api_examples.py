@@ -129,6 +129,17 @@ REPORT_CREATE = [
             "created_at": "2026-11-26T19:38:12.504317Z",
         },
     ),
+    OpenApiExample(
+        "Queued while the database is unavailable",
+        response_only=True,
+        status_codes=["202"],
+        value={
+            "service": "tiktok-shop",
+            "issue_type": "payment",
+            "queued": True,
+            "created_at": "2026-11-26T19:38:12.504317Z",
+        },
+    ),
     invalid(
         "An issue type the service does not have",
         {"issue_type": ["'login' is not an issue type of TikTok Shop. Allowed: server, payment, inventory, shipping."]},

@@ -12,7 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.utils import timezone
 from kombu.exceptions import KombuError
 
@@ -291,6 +291,12 @@ def report_create(
         now=now,
     )
     return _report_store(service=service, issue_type=issue_type, draft=draft)
+
+
+# What a lost database connection raises (a restart, a failover, a full pool): intake then
+# defers the report (report_defer) instead of losing it. Not IntegrityError and the like: those
+# are bugs or bad data, and retrying them would not help.
+DATABASE_DOWN = (InterfaceError, OperationalError)
 
 
 def report_defer(*, draft: ReportDraft) -> bool:

@@ -6,12 +6,11 @@ import random
 from typing import Any
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
 from .models import Service
 from .outages import detection_tick
-from .services import ReportDraft, cooldowns_prune, report_ingest, simulator_tick
+from .services import DATABASE_DOWN, ReportDraft, cooldowns_prune, report_ingest, simulator_tick
 from .webhooks import webhook_deliveries_stale, webhook_delivery_attempt
 
 
@@ -26,7 +25,7 @@ def reports_simulate_traffic() -> int:
 @shared_task(
     ignore_result=True,
     acks_late=True,
-    autoretry_for=(InterfaceError, OperationalError),
+    autoretry_for=DATABASE_DOWN,
     retry_backoff=5,
     retry_backoff_max=300,
     retry_jitter=True,

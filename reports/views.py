@@ -27,7 +27,7 @@ from .selectors import (
     service_status,
 )
 from .selectors_series import bucket_floor, report_series, service_issue_types
-from .services import report_create
+from .services import DATABASE_DOWN, report_create, report_defer, report_draft
 from .throttles import ReportRateThrottle
 
 CHART_SPAN = dt.timedelta(hours=24)
@@ -110,6 +110,14 @@ def outage_page(request: HttpRequest, slug: str, outage_id: int) -> HttpResponse
 
 @require_POST
 def report_submit(request: HttpRequest, slug: str) -> HttpResponse:
+    try:
+        return _report_submit(request, slug)
+    except DATABASE_DOWN:
+        # The database is down or restarting: the report waits in the broker instead of being lost.
+        return _report_defer(request, slug)
+
+
+def _report_submit(request: HttpRequest, slug: str) -> HttpResponse:
     service = _service_or_404(slug)
     throttle = ReportRateThrottle()
     if not throttle.allow_request(request, None):
@@ -145,3 +153,34 @@ def report_submit(request: HttpRequest, slug: str) -> HttpResponse:
                 )
             return redirect("reports:service", slug=service.slug)
     return _render_service(request, service, form=form, status=400)
+
+
+def _report_defer(request: HttpRequest, slug: str) -> HttpResponse:
+    """Answer a report while the database is unavailable, from what needs no database.
+
+    The page is plain (no base template: its messages may live in the database-backed session).
+    """
+    throttle = ReportRateThrottle()
+    if not throttle.allow_request(request, None):
+        response = render(request, "reports/deferred.html", {"retry_after": throttle.retry_after()}, status=429)
+        response["Retry-After"] = str(throttle.retry_after())
+        return response
+    form = ReportForm(request.POST)
+    if not form.is_valid():
+        return render(request, "reports/deferred.html", {"form": form}, status=400)
+    try:
+        draft = report_draft(
+            service=slug,
+            issue_type_key=form.cleaned_data["issue_type"],
+            comment=form.cleaned_data["comment"],
+            channel=Channel.WEB,
+            client=client_ip(request.META),
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        )
+    except ValidationError as exc:
+        return render(request, "reports/deferred.html", {"errors": exc.messages}, status=400)
+    if not report_defer(draft=draft):
+        response = render(request, "reports/deferred.html", {"unavailable": True}, status=503)
+        response["Retry-After"] = "60"
+        return response
+    return render(request, "reports/deferred.html", {"slug": slug}, status=202)

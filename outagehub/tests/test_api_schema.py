@@ -41,7 +41,8 @@ def test_the_error_body_is_one_component(schema):
 def test_filing_a_report_documents_every_error_it_can_answer_with(schema):
     documented = responses(schema, "post", "/api/v1/services/{slug}/reports/")
 
-    assert sorted(documented) == ["201", "400", "401", "404", "406", "415", "429"]
+    assert sorted(documented) == ["201", "202", "400", "401", "404", "406", "415", "429", "503"]
+    assert error_schema(documented["503"]) == ERROR  # database and broker both down
     for status in ["400", "401", "404", "406", "415", "429"]:
         assert error_schema(documented[status]) == ERROR, status
         assert documented[status]["description"], status
