@@ -8,7 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.dateparse import parse_datetime
-from rest_framework import exceptions, pagination, parsers, serializers
+from rest_framework import exceptions, negotiation, pagination, parsers, serializers
 from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 
@@ -57,6 +57,17 @@ ERROR_RESPONSES = {
     415: "The body is not JSON: send `Content-Type: application/json`.",
     429: "Too many requests from this address: retry after `Retry-After` seconds.",
 }
+
+
+class ContentNegotiation(negotiation.DefaultContentNegotiation):
+    """DRF's, except that an unknown `?format=` is a 400 naming the formats, not a bare 404."""
+
+    def filter_renderers(self, renderers: list[Any], format: str) -> list[Any]:
+        matching = [renderer for renderer in renderers if renderer.format == format]
+        if not matching:
+            allowed = ", ".join(dict.fromkeys(renderer.format for renderer in renderers))
+            raise exceptions.ValidationError({"format": [f"Unknown format {format[:20]!r}. Allowed: {allowed}."]})
+        return matching
 
 
 class StrictPageSize:

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.utils.cache import get_conditional_response, set_response_etag
-from django.utils.http import http_date
+from django.utils.http import http_date, parse_http_date_safe
 from redis.exceptions import RedisError
 
 from . import breaker
@@ -103,6 +103,7 @@ class ApiConditionalGetMiddleware:
         last_modified = _last_modified(request, etag)
         if last_modified is not None:
             response["Last-Modified"] = http_date(last_modified)
+        _ignore_future_if_modified_since(request)
         conditional = get_conditional_response(request, etag=etag, last_modified=last_modified, response=response)
         if conditional.status_code == 412:
             # If-Match or If-Unmodified-Since failed: say so in the one error body.
@@ -122,6 +123,14 @@ def _cache_control(request: HttpRequest, response: HttpResponseBase) -> str:
     if response.cookies or any(name in request.headers for name in KEY_HEADERS):
         return "private, no-cache"
     return f"public, max-age={settings.OUTAGEHUB_API_CACHE_SECONDS}"
+
+
+def _ignore_future_if_modified_since(request: HttpRequest) -> None:
+    # A date later than our clock is invalid (RFC 2616 14.25): it would make every representation
+    # "not modified since" and pin a client to a stale copy forever.
+    since = parse_http_date_safe(request.META.get("HTTP_IF_MODIFIED_SINCE", ""))
+    if since is not None and since > time.time():
+        del request.META["HTTP_IF_MODIFIED_SINCE"]
 
 
 def _last_modified(request: HttpRequest, etag: str) -> int | None:

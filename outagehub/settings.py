@@ -290,6 +290,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["outagehub.api.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PAGINATION_CLASS": "outagehub.api.PageNumberPagination",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "outagehub.api.ContentNegotiation",
     "DEFAULT_SCHEMA_CLASS": "outagehub.schema.AutoSchema",
     "EXCEPTION_HANDLER": "outagehub.api.exception_handler",
     # Anonymous reads, per address (OUTAGEHUB_READ_RATE_LIMIT); writes keep their own throttles.

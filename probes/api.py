@@ -54,8 +54,10 @@ def redact_target(target: str) -> str:
     """A probe target fit for the public API: a URL's credentials replaced by ``***``.
 
     The user and password of ``https://user:pass@host/`` go, and so do the values of query
-    parameters whose names look secret (``?token=...``, ``?api_key=...``); the rest is kept as
-    written. Targets that are not URLs (host:port, host names) carry no credentials.
+    parameters whose names look secret (``?token=...``, ``?api_key=...``, in the query or the
+    fragment); the rest is kept as written. A secret that is a bare path segment cannot be told
+    from a path: name it in a parameter or keep it out of the target. Targets that are not URLs
+    (host:port, host names) carry no credentials.
     """
     scheme, sep, rest = target.partition("://")
     if not sep:
@@ -68,6 +70,8 @@ def redact_target(target: str) -> str:
     path, question, query = before_fragment.partition("?")
     if question:
         query = "&".join(_redact_parameter(p) for p in query.split("&"))
+    if hash_sign:  # an OAuth-style fragment (#access_token=...) is read the same way
+        fragment = "&".join(_redact_parameter(p) for p in fragment.split("&"))
     return f"{scheme}://{authority}{path}{question}{query}{hash_sign}{fragment}"
 
 

@@ -49,6 +49,11 @@ class ServiceAdmin(admin.ModelAdmin):
         # A service added without issue types gets the four defaults.
         service_ensure_issue_types(service=form.instance)
 
+    def has_delete_permission(self, request: HttpRequest, obj: Service | None = None) -> bool:
+        # Deleting cascades to every report and outage of the service: the public record.
+        # Retire a service by unticking "active" instead.
+        return False
+
 
 @admin.action(description="Hide selected comments")
 def hide_comments(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Report]) -> None:
@@ -150,6 +155,11 @@ class ApiKeyAdmin(admin.ModelAdmin):
     search_fields = ("name", "prefix")
     actions = [revoke_api_keys]
     readonly_fields = ("prefix", "created_at", "last_used_at", "revoked_at")
+
+    def has_delete_permission(self, request: HttpRequest, obj: ApiKey | None = None) -> bool:
+        # Deleting cascades to the key's webhooks and their delivery logs, and unlinks its status
+        # updates; revoking stops the key and keeps the record.
+        return False
 
     def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
         if change:

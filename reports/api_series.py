@@ -230,7 +230,8 @@ class ServiceSeriesApi(APIView):
             return types[key]
 
         def validate_country(self, code: str) -> str:
-            if not is_country_code(code.upper()):
+            # ASCII first: str.upper() folds some non-ASCII letters into two ASCII ones ("ß" -> "SS").
+            if not code.isascii() or not is_country_code(code.upper()):
                 raise serializers.ValidationError(f"{code!r} is not an ISO 3166-1 alpha-2 country code (e.g. DE).")
             return code.upper()
 

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from outagehub.api import ErrorSerializer, TimeCursorPagination
 
 from . import api_examples as examples
+from .api import StrictSerializer, StringField
 from .auth import ApiKeyAuthentication
 from .models import OUTAGE_UPDATE_MAX_LENGTH, ApiKey, ApiKeyScope, Outage, OutageUpdate, UpdateState
 from .services import outage_update_create
@@ -59,12 +60,12 @@ class OutageUpdatesApi(generics.ListAPIView):
     update sets the outage's `acknowledged_at`; every update also appears on its timeline.
     """
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         class Meta:
             ref_name = "OutageUpdateInput"
 
         state = serializers.ChoiceField(choices=UpdateState.choices)
-        message = serializers.CharField(max_length=OUTAGE_UPDATE_MAX_LENGTH, help_text="Plain text, shown as is.")
+        message = StringField(max_length=OUTAGE_UPDATE_MAX_LENGTH, help_text="Plain text, shown as is.")
 
     # Keys first: its WWW-Authenticate header makes a missing credential a 401, not a 403.
     authentication_classes = [ApiKeyAuthentication, authentication.SessionAuthentication]

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from outagehub.api import ErrorSerializer, PageNumberPagination, TimeCursorPagination
 
 from . import api_examples as examples
+from .api import StrictSerializer
 from .auth import ApiKeyAuthentication
 from .models import (
     WEBHOOK_URL_MAX_LENGTH,
@@ -130,7 +131,7 @@ class WebhookListApi(OwnWebhookMixin, generics.ListAPIView):
     Targets must resolve to public addresses.
     """
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(StrictSerializer):
         class Meta:
             ref_name = "WebhookInput"
 

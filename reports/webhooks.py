@@ -15,6 +15,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 from django.conf import settings
@@ -23,6 +24,7 @@ from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
+from outagehub import outbound
 from outagehub.outbound import BlockedAddress, http_client
 
 from .models import (
@@ -39,6 +41,7 @@ from .models import (
 MAX_ATTEMPTS = 6
 BACKOFF_SECONDS = 30  # the wait after attempt n is BACKOFF_SECONDS * 2^(n-1): 30 s, 1 min, ... 8 min
 TIMEOUT_SECONDS = 10  # per connect, write and read of one attempt
+RESOLVE_TIMEOUT_SECONDS = 2  # checking a new subscription's host, inside its request
 ERROR_MAX_LENGTH = 500
 SIGNATURE_HEADER = "X-OutageHub-Signature"
 
@@ -60,12 +63,39 @@ def webhook_create(*, owner: ApiKey, url: str, events: Iterable[str], services: 
         errors["events"] = [f"Give one or more of: {', '.join(WebhookEvent.values)}."]
     if len(url) > WEBHOOK_URL_MAX_LENGTH or url.split(":", 1)[0].lower() not in ("http", "https"):
         errors["url"] = [f"Give an http or https URL of at most {WEBHOOK_URL_MAX_LENGTH} characters."]
+    elif refused := _refused_target(url):
+        errors["url"] = [refused]
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
         webhook = Webhook.objects.create(owner=owner, url=url, events=events, secret=secrets.token_hex(32))
         webhook.services.set(services)
     return webhook
+
+
+def _refused_target(url: str) -> str | None:
+    """Why deliveries to `url` could never be made, found now rather than at the first outage; or None.
+
+    A host that is or resolves to a private, loopback or link-local address is refused (unless
+    OUTAGEHUB_PROBES_ALLOW_PRIVATE). A host that does not resolve right now is accepted: DNS may
+    be down for a moment, and every delivery goes through the same guard at connect time anyway.
+    """
+    try:
+        parts = urlsplit(url)
+        host, port = parts.hostname, parts.port or (443 if parts.scheme.lower() == "https" else 80)
+    except ValueError:
+        return "Give a valid http or https URL (check the port)."
+    if not host:
+        return "Give a URL with a host name."
+    if settings.PROBES_ALLOW_PRIVATE:
+        return None
+    try:
+        outbound.resolve(host, port, allow_private=False, timeout=RESOLVE_TIMEOUT_SECONDS)
+    except BlockedAddress as exc:
+        return f"{host} leads to {exc.address}, which is not a public address: webhooks are sent only to public ones."
+    except (OSError, UnicodeError):
+        return None
+    return None
 
 
 def webhooks_of(*, owner: ApiKey) -> QuerySet[Webhook]:

@@ -75,3 +75,17 @@ def test_the_schema_ignores_a_version_parameter_it_would_have_put_in_a_header(ap
     assert response.json()["info"]["version"] == "1.0.0"
     assert "X-Injected" not in response.headers
     assert "\n" not in response["Content-Disposition"] and "\x00" not in response["Content-Disposition"]
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("/api/v1/services/?format=xml", "Allowed: json."),
+        ("/api/v1/services/tiktok-shop/series/?format=xls", "Allowed: json, csv."),
+    ],
+)
+def test_an_unknown_format_is_a_400_naming_the_formats(api, url, allowed):
+    response = api.get(url)
+    assert response.status_code == 400
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["errors"]["format"][0].endswith(allowed)

@@ -101,6 +101,16 @@ def test_last_modified_is_when_the_representation_was_first_served(api, service)
     assert changed["Last-Modified"] == http_date((T0 + dt.timedelta(minutes=5)).timestamp())
 
 
+def test_an_if_modified_since_later_than_our_clock_is_ignored(api, service):
+    with time_machine.travel(T0, tick=False):
+        first = api.get(DETAIL)
+    with time_machine.travel(T0 + dt.timedelta(minutes=5), tick=False):
+        future = http_date((T0 + dt.timedelta(days=365)).timestamp())
+        # Honoured, it would pin the client to its copy: every later change is "before" it.
+        assert api.get(DETAIL, HTTP_IF_MODIFIED_SINCE=future).status_code == 200
+        assert api.get(DETAIL, HTTP_IF_MODIFIED_SINCE=first["Last-Modified"]).status_code == 304
+
+
 def test_a_second_change_within_a_second_withholds_last_modified_until_the_next_second(api, service):
     with time_machine.travel(T0, tick=False):
         first = api.get(DETAIL)

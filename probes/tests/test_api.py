@@ -58,6 +58,12 @@ def test_probe_targets_are_shown_without_their_credentials(api, probe):
         assert secret not in response.content.decode()
 
 
+def test_a_secret_in_the_fragment_is_redacted_too(api, probe):
+    Probe.objects.filter(pk=probe.pk).update(target="https://shop.example/cb#access_token=t-789&state=ok")
+    shown = api.get("/api/v1/probes/").json()["results"][0]["target"]
+    assert shown == "https://shop.example/cb#access_token=***&state=ok"
+
+
 @pytest.mark.parametrize(
     "target",
     ["https://shop.example/health?region=eu", "shop.example:443", "shop.example", "http://[2001:db8::1]:8080/"],

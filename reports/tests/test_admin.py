@@ -118,3 +118,17 @@ def test_outages_and_detector_state_are_visible_read_only(operator):
     assert "opened" in page.content.decode()
     assert operator.get("/admin/reports/outage/add/").status_code == 403
     assert operator.get("/admin/reports/detectorstate/").status_code == 200
+
+
+def test_services_and_api_keys_are_retired_and_revoked_never_deleted(operator):
+    from reports.auth import api_key_create
+
+    shop = make_service()
+    file_report(shop)
+    key, _ = api_key_create(name="Status team", scopes=["webhooks"])
+    for url in [f"/admin/reports/service/{shop.pk}/delete/", f"/admin/reports/apikey/{key.pk}/delete/"]:
+        assert operator.get(url).status_code == 403, url
+        assert operator.post(url, {"post": "yes"}).status_code == 403, url
+    changelist = operator.get("/admin/reports/service/").content.decode()
+    assert "delete_selected" not in changelist
+    assert Service.objects.filter(pk=shop.pk).exists() and Report.objects.filter(service=shop).count() == 1

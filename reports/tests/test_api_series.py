@@ -206,6 +206,7 @@ def test_series_errors_stay_json_when_csv_is_asked(api, shop):
         ({"issue_type": "login"}, "issue_type", "Allowed: server, payment, inventory, shipping"),
         ({"country": "DE", "bucket": "1m"}, "country", "1h or 1d"),
         ({"country": "DE", "bucket": "15m"}, "country", "1h or 1d"),
+        ({"country": "ß", "bucket": "1h"}, "country", "ISO 3166-1"),
         ({"country": "XX", "bucket": "1h"}, "country", "ISO 3166-1"),
         ({"country": "DE", "issue_type": "payment"}, "country", "issue_type"),
     ],

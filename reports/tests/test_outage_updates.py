@@ -124,6 +124,8 @@ def test_an_unknown_outage_is_a_404(client, outage):
         {"state": "monitoring", "message": ""},
         {"state": "monitoring", "message": "x" * 1001},
         {"message": "no state"},
+        {"state": "monitoring", "message": 1},  # not coerced to "1"
+        {"state": "monitoring", "message": "ok", "severity": "high"},  # unknown fields are named, not dropped
     ],
 )
 def test_an_invalid_update_is_a_400(client, outage, body):

@@ -79,6 +79,14 @@ def test_webhooks_need_a_key_with_the_webhooks_scope():
         ({"url": "https://hooks.example/" + "a" * 500, "events": [OPENED]}, "url"),
         ({"url": "https://hooks.example/", "events": ["outage.exploded"]}, "events"),
         ({"url": "https://hooks.example/", "events": [OPENED], "services": ["nope"]}, "services"),
+        # Never deliverable: refused when subscribing, not at the first outage.
+        ({"url": "http://127.0.0.1:6379/", "events": [OPENED]}, "url"),
+        ({"url": "http://169.254.169.254/latest/meta-data/", "events": [OPENED]}, "url"),
+        ({"url": "https://[::1]/hook", "events": [OPENED]}, "url"),
+        ({"url": "http://2130706433/", "events": [OPENED]}, "url"),
+        ({"url": "http://localhost:8000/", "events": [OPENED]}, "url"),
+        ({"url": "https://hooks.example:99999/", "events": [OPENED]}, "url"),
+        ({"url": "https://hooks.example/", "events": [OPENED], "secret": "mine"}, "secret"),
     ],
 )
 def test_a_bad_url_event_or_service_is_a_400_naming_the_field(team, body, field):
@@ -223,9 +231,16 @@ def test_a_receiver_that_always_fails_is_given_up_after_the_limit(
 
 
 def test_a_private_target_is_refused_by_the_guard(shop, team, eager, settings, django_capture_on_commit_callbacks):
-    settings.PROBES_ALLOW_PRIVATE = False
+    # Subscribed while private targets were allowed (or under a name that has since been
+    # re-pointed at a private address): the guard at connect time still refuses it.
+    settings.PROBES_ALLOW_PRIVATE = True
     with Receiver() as receiver:
-        _, delivery = deliver(an_outage(shop), receiver.url("/hook"), team[0], django_capture_on_commit_callbacks)
+        webhook = webhook_create(owner=team[0], url=receiver.url("/hook"), events=[OPENED])
+        settings.PROBES_ALLOW_PRIVATE = False
+        with django_capture_on_commit_callbacks(execute=True):
+            delivery = webhooks_dispatch(outage=an_outage(shop), event=OPENED)[0]
+        delivery.refresh_from_db()
+        assert delivery.webhook == webhook
     assert receiver.seen == []
     assert delivery.status == DeliveryStatus.FAILED
     assert "refused to connect to 127.0.0.1" in delivery.last_error and delivery.last_status_code is None
