@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django import forms
 from django.contrib import messages
@@ -117,6 +118,17 @@ def report_submit(request: HttpRequest, slug: str) -> HttpResponse:
         return _report_defer(request, slug)
 
 
+def _report_fields(request: HttpRequest, form: ReportForm) -> dict[str, Any]:
+    """What the form says, and who sent it, as report_create and report_draft take them."""
+    return {
+        "issue_type_key": form.cleaned_data["issue_type"],
+        "comment": form.cleaned_data["comment"],
+        "channel": Channel.WEB,
+        "client": client_ip(request.META),
+        "user_agent": request.META.get("HTTP_USER_AGENT", ""),
+    }
+
+
 def _report_submit(request: HttpRequest, slug: str) -> HttpResponse:
     service = _service_or_404(slug)
     throttle = ReportRateThrottle()
@@ -129,14 +141,7 @@ def _report_submit(request: HttpRequest, slug: str) -> HttpResponse:
     form = ReportForm(request.POST)
     if form.is_valid():
         try:
-            report = report_create(
-                service=service,
-                issue_type_key=form.cleaned_data["issue_type"],
-                comment=form.cleaned_data["comment"],
-                channel=Channel.WEB,
-                client=client_ip(request.META),
-                user_agent=request.META.get("HTTP_USER_AGENT", ""),
-            )
+            report = report_create(service=service, **_report_fields(request, form))
         except ValidationError as exc:
             for field, errors in exc.message_dict.items():
                 for error in errors:
@@ -169,14 +174,7 @@ def _report_defer(request: HttpRequest, slug: str) -> HttpResponse:
     if not form.is_valid():
         return render(request, "reports/deferred.html", {"form": form}, status=400)
     try:
-        draft = report_draft(
-            service=slug,
-            issue_type_key=form.cleaned_data["issue_type"],
-            comment=form.cleaned_data["comment"],
-            channel=Channel.WEB,
-            client=client_ip(request.META),
-            user_agent=request.META.get("HTTP_USER_AGENT", ""),
-        )
+        draft = report_draft(service=slug, **_report_fields(request, form))
     except ValidationError as exc:
         return render(request, "reports/deferred.html", {"errors": exc.messages}, status=400)
     if not report_defer(draft=draft):
