@@ -158,6 +158,16 @@ class ServiceDetailApi(APIView):
             choices=Level.choices, source="current.status", help_text="ok, possible (problems) or outage."
         )
         status_since = serializers.DateTimeField(source="current.status_since", allow_null=True)
+        status_as_of = serializers.DateTimeField(
+            source="current.as_of",
+            allow_null=True,
+            help_text="The end of the last minute the detector has analysed; null before its first run.",
+        )
+        status_stale = serializers.BooleanField(
+            source="current.stale",
+            help_text="True when that is more than 5 minutes ago (detection has stopped or fallen behind): "
+            "`status` is then not current. `reports` counts stay live.",
+        )
         window_minutes = serializers.IntegerField(source="current.window_minutes")
         expected = serializers.FloatField(
             source="current.expected", help_text="Counted reports expected over the last window_minutes closed minutes."

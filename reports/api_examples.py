@@ -98,6 +98,8 @@ SERVICE_DETAIL = [
             "reports": {"last_15_minutes": 981, "last_24_hours": 5987},
             "status": "outage",
             "status_since": "2026-11-26T19:03:00Z",
+            "status_as_of": "2026-11-26T19:40:00Z",
+            "status_stale": False,
             "window_minutes": 15,
             "expected": 33.409,
             "actual": 1067,

@@ -6,6 +6,7 @@ import datetime as dt
 import threading
 
 import pytest
+import time_machine
 from django.db import connections
 from django.test import Client
 
@@ -242,6 +243,19 @@ def test_service_detail_shows_status_and_expected_vs_actual(shop):
     assert body["status_since"] is not None
     assert body["window_minutes"] == 15
     assert body["actual"] > 5 * body["expected"] > 0
+
+
+def test_service_detail_says_how_old_its_status_is(shop):
+    spike, _ = scenario(shop)
+    now = spike + 10 * MINUTE
+    detection_tick(service_id=shop.pk, now=now)  # processes up to 2 minutes before now
+    with time_machine.travel(now, tick=False):
+        fresh = Client().get("/api/v1/services/tiktok-shop/").json()
+    assert fresh["status_as_of"] == (now - MINUTE).strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert fresh["status_stale"] is False
+    with time_machine.travel(now + 10 * MINUTE, tick=False):  # the workers stopped meanwhile
+        stale = Client().get("/api/v1/services/tiktok-shop/").json()
+    assert stale["status_stale"] is True and stale["status"] == "outage"  # the old verdict, flagged
 
 
 def test_service_page_shows_the_verdict(shop):
