@@ -242,11 +242,13 @@ def service_problems(*, service: Service, window_minutes: int = 15, history_days
     labels = dict(IssueType.objects.filter(service=service, active=True).values_list("pk", "key"))
     minutes = ReportMinute.objects.filter(service=service, issue_type_id__in=labels)
     recent = minutes.filter(minute__gte=since, minute__lte=end).values("issue_type_id").annotate(n=Sum("count"))
-    usual = (
-        minutes.filter(minute__gte=end - dt.timedelta(days=history_days), minute__lt=since)
-        .values("issue_type_id")
-        .annotate(n=Sum("count"))
-    )
+    history = minutes.filter(minute__gte=end - dt.timedelta(days=history_days), minute__lt=since)
+    # The usual mix is the mix of ordinary minutes: with an outage's minutes in it, a payment
+    # outage would make payment "usual" and every other type look low, then high once it ends.
+    elevated = ServiceMinute.objects.filter(
+        service=service, minute__gte=end - dt.timedelta(days=history_days), minute__lt=since
+    ).exclude(level=Level.OK)
+    usual = history.exclude(minute__in=elevated.values("minute")).values("issue_type_id").annotate(n=Sum("count"))
     expected = ServiceMinute.objects.filter(service=service, minute__gte=since, minute__lte=end).aggregate(
         e=Sum("expected")
     )["e"]

@@ -278,6 +278,16 @@ def test_service_detail_lists_most_reported_problems_with_the_spiking_one(shop):
     assert body["band"][0] <= body["expected"] <= body["band"][1] < body["actual"]
 
 
+def test_after_an_outage_of_one_type_the_others_are_not_flagged_as_spiking(shop):
+    # Right after a payment outage, server reports are back at their usual rate: the outage's
+    # minutes must not count as the usual mix, or server would look far above its share.
+    _, end = scenario(shop, after=20)
+    detection_tick(service_id=shop.pk, now=end + MINUTE)
+    body = Client().get("/api/v1/services/tiktok-shop/").json()
+    assert body["status"] == "ok"
+    assert not any(p["spiking"] for p in body["problems"]), body["problems"]
+
+
 def test_inconclusive_probe_results_never_open_an_outage(shop):
     from probes.checkers import CheckResult
     from probes.models import ErrorClass, Outcome
