@@ -382,7 +382,9 @@ PROBES_CA_FILE = os.environ.get("OUTAGEHUB_PROBES_CA_FILE", "")
 PROBES_DNS_NAMESERVERS = envlist("OUTAGEHUB_PROBES_DNS_NAMESERVERS")
 
 CELERY_BEAT_SCHEDULE = {
-    "prune-cooldowns": {"task": "reports.tasks.reports_prune_cooldowns", "schedule": 3600.0},
+    # Often: a cooldown row holds a reporter hash, which should not outlive the cooldown by much.
+    "prune-cooldowns": {"task": "reports.tasks.reports_prune_cooldowns", "schedule": 300.0},
+    "prune-rollup-ledger": {"task": "reports.tasks.reports_prune_rollups", "schedule": 3600.0},
     "probes-enqueue-due": {
         "task": "probes.tasks.probes_enqueue_due",
         "schedule": float(PROBES_SCHEDULER_INTERVAL_SECONDS),

@@ -69,6 +69,21 @@ def _floor_hour(at: dt.datetime) -> dt.datetime:
 # --- rollups -------------------------------------------------------------------
 
 
+# Ledger minutes older than any refresh reaches (a reset detector re-rolls BOOTSTRAP_DAYS) are
+# kept no longer; an hour that a refresh ever touches without them is rebuilt from its reports.
+LEDGER_DAYS = BOOTSTRAP_DAYS + 1
+
+
+def rollups_prune(*, now: dt.datetime) -> int:
+    """Delete the per-country ledger (CountryMinute) of whole hours older than LEDGER_DAYS; returns rows deleted.
+
+    CountryHour, ReportMinute and ServiceMinute are the record and stay.
+    """
+    cutoff = _floor_hour(now - dt.timedelta(days=LEDGER_DAYS))
+    deleted, _ = CountryMinute.objects.filter(minute__lt=cutoff).delete()
+    return deleted
+
+
 def rollups_refresh(*, service: Service, since: dt.datetime, until: dt.datetime) -> None:
     """Recompute the minute rollups in [since, until) and fold what changed into the hour rollups.
 

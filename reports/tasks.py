@@ -9,7 +9,7 @@ from celery import shared_task
 from django.utils import timezone
 
 from .models import Service
-from .outages import detection_tick
+from .outages import detection_tick, rollups_prune
 from .services import DATABASE_DOWN, ReportDraft, cooldowns_prune, report_ingest, simulator_tick
 from .webhooks import webhook_deliveries_stale, webhook_delivery_attempt
 
@@ -35,6 +35,11 @@ def reports_ingest(draft: dict[str, Any]) -> int | None:
     """Store a report received while the database was down; its id, or None if it was dropped."""
     report = report_ingest(draft=ReportDraft.from_message(draft))
     return report.pk if report else None
+
+
+@shared_task(ignore_result=True)
+def reports_prune_rollups() -> int:
+    return rollups_prune(now=timezone.now())
 
 
 @shared_task(ignore_result=True)

@@ -12,7 +12,15 @@ from django.db.models.functions import TruncHour, TruncMinute
 
 from reports.models import Channel, CountryHour, DetectorState, IssueType, Report, ReportMinute, Service
 from reports.models.outages import CountryMinute
-from reports.outages import CHUNK_MINUTES, LATE_MINUTES, SETTLE, detection_tick, rollups_refresh
+from reports.outages import (
+    CHUNK_MINUTES,
+    LATE_MINUTES,
+    LEDGER_DAYS,
+    SETTLE,
+    detection_tick,
+    rollups_prune,
+    rollups_refresh,
+)
 from reports.tests.factories import make_service
 
 pytestmark = pytest.mark.django_db
@@ -186,6 +194,27 @@ def test_the_same_refresh_twice_gives_identical_rows_and_a_late_report_counts_on
         rollups_refresh(service=shop, since=start + 10 * MINUTE, until=start + 20 * MINUTE)
     assert CountryHour.objects.get(service=shop, country="FR").count == 1
     assert CountryMinute.objects.get(service=shop, country="FR").minute == floor_minute(late.created_at)
+
+
+def test_the_ledger_of_whole_old_hours_is_pruned_and_the_record_stays_exact():
+    shop = make_service()
+    writer = Reports(shop, random.Random(5))
+    start = floor_hour(T0) - dt.timedelta(days=LEDGER_DAYS) - 2 * HOUR  # two hours past the horizon, then more
+    writer.add(start, start + 4 * HOUR, 2)
+    rollups_refresh(service=shop, since=start, until=start + 4 * HOUR)
+    hours = country_hours(shop)
+    now = T0 + 30 * MINUTE
+    deleted = rollups_prune(now=now)
+    cutoff = floor_hour(now - dt.timedelta(days=LEDGER_DAYS))
+    assert deleted > 0
+    assert not CountryMinute.objects.filter(minute__lt=cutoff).exists()
+    assert CountryMinute.objects.filter(minute__gte=cutoff).exists()  # newer hours keep theirs
+    assert country_hours(shop) == hours  # the record is untouched
+    # A late refresh reaching back over a pruned hour still ends exact.
+    writer.add(start + 3 * HOUR, start + 4 * HOUR, 1)
+    rollups_refresh(service=shop, since=start, until=start + 4 * HOUR)
+    counted = Report.objects.filter(service=shop, counted=True).values_list("created_at", "country")
+    assert country_hours(shop) == Counter((floor_hour(at), c) for at, c in counted)
 
 
 def test_a_tick_reads_only_its_minutes_not_the_whole_hour():
