@@ -10,7 +10,6 @@ from django.db.models import (
     Count,
     F,
     IntegerField,
-    Max,
     OuterRef,
     Prefetch,
     Q,
@@ -39,6 +38,7 @@ from .models import (
     ServiceQuerySet,
     SimulatedOutage,
 )
+from .selectors_series import EXTRA_VARIANCE, bucket_dispersion
 from .simulator import SimOutage, SimService
 
 MINUTE = dt.timedelta(minutes=1)
@@ -197,15 +197,16 @@ def service_status(*, service: Service, window_minutes: int = 15, now: dt.dateti
     as_of = state.last_minute + dt.timedelta(minutes=1)
     since = state.last_minute - dt.timedelta(minutes=window_minutes - 1)
     window = ServiceMinute.objects.filter(service=service, minute__gte=since, minute__lte=state.last_minute)
-    totals = window.aggregate(expected=Sum("expected"), actual=Sum("count"), dispersion=Max("dispersion"))
-    expected = totals["expected"] or 0.0
+    # Aliases unlike the field names: EXTRA_VARIANCE reads the fields "expected" and "dispersion".
+    totals = window.aggregate(total_expected=Sum("expected"), actual=Sum("count"), spread=Sum(EXTRA_VARIANCE))
+    expected = totals["total_expected"] or 0.0
     return ServiceStatus(
         status=state.level,
         status_since=state.level_since,
         window_minutes=window_minutes,
         expected=round(expected, 3),
         actual=totals["actual"] or 0,
-        band=band(expected, totals["dispersion"] or 0.0),
+        band=band(expected, bucket_dispersion(expected, totals["spread"] or 0.0)),
         as_of=as_of,
         stale=now - as_of > STATUS_STALE_AFTER,
     )
