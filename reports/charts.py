@@ -369,14 +369,25 @@ class ProblemLike(Protocol):
     def spiking(self) -> bool: ...
 
 
-def share_rows(counts: Mapping[str, int], labels: Mapping[str, str]) -> list[ShareRow]:
-    """Counts by key as rows with labels and percentages, most first (ties by label)."""
+def share_rows(counts: Mapping[str, int], labels: Mapping[str, str], *, limit: int | None = None) -> list[ShareRow]:
+    """Counts by key as rows with labels and percentages, most first (ties by label), zeros left out.
+
+    With `limit`, at most that many rows: the first limit - 1 and one "Other" row summing the rest.
+    """
     total = sum(counts.values())
-    rows = [
-        ShareRow(key, labels.get(key) or key, n, round(100 * n / total, 1) if total else 0.0)
-        for key, n in counts.items()
-    ]
-    return sorted(rows, key=lambda r: (-r.count, r.label))
+    rows = sorted(
+        (
+            ShareRow(key, labels.get(key) or key, n, round(100 * n / total, 1) if total else 0.0)
+            for key, n in counts.items()
+            if n > 0
+        ),
+        key=lambda r: (-r.count, r.label),
+    )
+    if limit is None or len(rows) <= limit:
+        return rows
+    rest = sum(r.count for r in rows[limit - 1 :])
+    other = ShareRow("", "Other", rest, round(100 * rest / total, 1) if total else 0.0)
+    return [*rows[: limit - 1], other]
 
 
 def problem_rows(problems: Iterable[ProblemLike], labels: Mapping[str, str]) -> list[ShareRow]:

@@ -357,7 +357,8 @@ def _process(
             )
         )
         if level != state.level:
-            state.level, state.level_since = level, at + MINUTE
+            # The start of the minute, as an outage's started_at: the two must agree on the page.
+            state.level, state.level_since = level, at
         at += MINUTE
     ServiceMinute.objects.filter(service=service, minute__gte=first, minute__lte=last).delete()
     ServiceMinute.objects.bulk_create(minutes)
@@ -456,7 +457,7 @@ def _apply(
             )
     if outage.status == OutageStatus.OPEN:
         _accumulate(outage, step, counts, probes, tracker)
-    if transitions or probe_changes:
+    if transitions or probe_changes or outage.status == OutageStatus.OPEN:
         outage.countries = outage_countries(outage)
     outage.save()
     if announce:

@@ -19,7 +19,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 
 from .detection import Problem, band, problems
@@ -60,6 +60,8 @@ def service_list(*, q: str = "", status: str = "") -> ServiceQuerySet:
     A service the detector has not seen yet is "ok".
     """
     services = Service.objects.active().search(q).annotate(current_status=Coalesce("detector__level", Value(Level.OK)))
+    # By name as people read it: "eBay" among the E's, not after "Walmart" (upper case sorts first).
+    services = services.order_by(Lower("name"), "pk")
     return services.filter(current_status=status) if status else services
 
 
@@ -79,7 +81,7 @@ def service_board(*, q: str = "") -> ServiceQuerySet:
     return (
         service_list(q=q)
         .annotate(status_since=F("detector__level_since"), open_outage_id=Subquery(open_outage), rank=rank)
-        .order_by("rank", "name", "pk")
+        .order_by("rank", Lower("name"), "pk")
     )
 
 

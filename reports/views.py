@@ -39,6 +39,10 @@ COMMENTS_SHOWN = 5
 PROBLEMS_WINDOW_MINUTES = 15
 
 
+# An outage seen in 70 countries lists the first few; the rest is one "Other" row.
+COUNTRIES_SHOWN = 10
+
+
 class ReportForm(forms.Form):
     issue_type = forms.CharField(max_length=32)
     comment = forms.CharField(max_length=COMMENT_MAX_LENGTH, required=False, widget=forms.Textarea)
@@ -102,7 +106,7 @@ def outage_page(request: HttpRequest, slug: str, outage_id: int) -> HttpResponse
         "outage": outage,
         "chart": report_chart(series, size=size, highlight=(outage.started_at, outage.resolved_at)),
         "issue_types": share_rows(outage.issue_types, labels),
-        "countries": share_rows(outage.countries, countries),
+        "countries": share_rows(outage.countries, countries, limit=COUNTRIES_SHOWN),
         "events": outage.events.all(),
         "labels": labels,
     }

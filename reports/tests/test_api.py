@@ -229,6 +229,15 @@ def test_service_list_is_paginated_and_searchable(api, service):
     assert paged["previous"] is not None
 
 
+def test_service_list_is_by_name_whatever_the_case(api, service):
+    make_service("ebay", "eBay")
+    make_service("walmart", "Walmart")
+    slugs = [s["slug"] for s in api.get("/api/v1/services/").json()["results"]]
+    assert slugs == ["ebay", "tiktok-shop", "walmart"]
+    home = Client().get("/").content.decode()
+    assert home.index("eBay") < home.index("TikTok Shop") < home.index("Walmart")
+
+
 def test_service_list_rejects_bad_query_parameters(api, service):
     assert_error(api.get("/api/v1/services/?q=%00"), 400, "q")
     assert api.get("/api/v1/services/?page=999").status_code == 404

@@ -203,9 +203,18 @@ def test_chart_window_of_a_very_long_outage_keeps_its_latest_part():
 
 def test_share_rows_label_and_sort_by_count_with_percentages():
     rows = share_rows({"server": 1, "payment": 3, "?": 0}, {"server": "Server", "payment": "Payment"})
-    assert [(r.label, r.count, r.percent) for r in rows] == [("Payment", 3, 75.0), ("Server", 1, 25.0), ("?", 0, 0.0)]
+    assert [(r.label, r.count, r.percent) for r in rows] == [("Payment", 3, 75.0), ("Server", 1, 25.0)]  # no zeros
     assert share_rows({}, {}) == []
-    assert share_rows({"a": 0}, {})[0].percent == 0.0
+    assert share_rows({"a": 0}, {}) == []
+
+
+def test_share_rows_beyond_the_limit_are_one_other_row():
+    counts = {f"c{i:02}": 100 - i for i in range(70)}
+    rows = share_rows(counts, {}, limit=10)
+    assert [r.key for r in rows[:9]] == [f"c{i:02}" for i in range(9)]
+    assert rows[-1].label == "Other" and rows[-1].count == sum(100 - i for i in range(9, 70))
+    assert sum(r.count for r in rows) == sum(counts.values())
+    assert share_rows({"a": 1, "b": 2}, {}, limit=2) == share_rows({"a": 1, "b": 2}, {})
 
 
 def test_problem_rows_keep_the_detectors_order_and_flags():
