@@ -101,6 +101,12 @@ class PageNumberPagination(StrictPageSize, pagination.PageNumberPagination):
     page_size = 50
     max_page_size = 200
 
+    def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> list[Any] | None:
+        try:
+            return super().paginate_queryset(queryset, request, view)
+        except exceptions.NotFound as exc:  # an unknown page: say which parameter
+            raise exceptions.NotFound({self.page_query_param: [str(exc.detail)]}) from None
+
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
@@ -166,10 +172,16 @@ class TimeCursorPagination(StrictPageSize, pagination.CursorPagination):
     max_page_size = 500
     ordering = ("-checked_at", "-id")  # subclasses set their own time field
 
+    invalid_cursor_message = "Invalid cursor: follow the next and previous links as given."
+
     def decode_cursor(self, request: Any) -> pagination.Cursor | None:
-        cursor = super().decode_cursor(request)
+        invalid = exceptions.NotFound({self.cursor_query_param: [self.invalid_cursor_message]})
+        try:
+            cursor = super().decode_cursor(request)
+        except exceptions.NotFound:
+            raise invalid from None
         if cursor is not None and cursor.position is not None and not _is_position(cursor.position):
-            raise exceptions.NotFound(self.invalid_cursor_message)
+            raise invalid
         return cursor
 
 

@@ -13,7 +13,7 @@ from django.db.models import Q, QuerySet
 from django.db.models.fields.json import KeyTransform
 
 from .api_series import EARLIEST, LATEST
-from .models import Confidence, Outage, OutageStatus, issue_type_key_validator
+from .models import Confidence, Outage, OutageStatus, Service, issue_type_key_validator
 
 
 def _in_bounds(value: dt.datetime) -> None:
@@ -37,7 +37,7 @@ class OutageFilter(django_filters.FilterSet):
     """Outages by service, status, confidence, issue type, and overlap with [since, until)."""
 
     service = django_filters.CharFilter(
-        field_name="service__slug", max_length=64, validators=[validate_slug], help_text="Service slug."
+        method="filter_service", max_length=64, validators=[validate_slug], help_text="Service slug."
     )
     status = django_filters.ChoiceFilter(choices=OutageStatus.choices)
     confidence = django_filters.ChoiceFilter(
@@ -65,6 +65,12 @@ class OutageFilter(django_filters.FilterSet):
         model = Outage
         form = TimeRangeForm
         fields: list[str] = []  # all declared above
+
+    def filter_service(self, queryset: QuerySet[Outage], name: str, value: str) -> QuerySet[Outage]:
+        # A typo must not read as "no outages": an unknown service is a 400 naming it.
+        if not Service.objects.filter(slug=value).exists():
+            raise ValidationError({"service": [f"No service with slug {value!r}."]})
+        return queryset.filter(service__slug=value)
 
     def filter_issue_type(self, queryset: QuerySet[Outage], name: str, value: str) -> QuerySet[Outage]:
         # A key explicitly at 0 is no report of that type. KeyTransform rather than a

@@ -89,3 +89,9 @@ def test_an_unknown_format_is_a_400_naming_the_formats(api, url, allowed):
     assert response.status_code == 400
     assert response["Content-Type"] == "application/json"
     assert response.json()["errors"]["format"][0].endswith(allowed)
+
+
+def test_a_page_past_the_end_is_a_404_naming_the_page(api):
+    response = api.get("/api/v1/services/?page=99")
+    assert response.status_code == 404
+    assert list(response.json()["errors"]) == ["page"]

@@ -110,7 +110,7 @@ def test_a_crafted_cursor_is_404_invalid_cursor_not_500(probe, position, path):
     api = Client(raise_request_exception=False)
     response = api.get(f"/api/v1/probes/{probe.pk}/{path}/", {"cursor": cursor})
     assert response.status_code == 404, response.content
-    assert response.json()["message"] == "Invalid cursor"
+    assert response.json()["errors"] == {"cursor": ["Invalid cursor: follow the next and previous links as given."]}
 
 
 @pytest.mark.parametrize(
