@@ -302,6 +302,7 @@ OUTAGE = {
     "level": "outage",
     "started_at": "2026-11-26T19:03:00Z",
     "resolved_at": None,
+    "ended_at": None,
     "acknowledged_at": INVESTIGATING["created_at"],
     "team_state": "identified",
     "peak_at": "2026-11-26T19:12:00Z",

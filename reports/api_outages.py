@@ -37,7 +37,14 @@ class OutageSerializer(serializers.Serializer):
     confidence = serializers.CharField(help_text="confirmed (reports and probes), crowd (reports), probe (probes).")
     level = serializers.CharField()
     started_at = serializers.DateTimeField()
-    resolved_at = serializers.DateTimeField(allow_null=True)
+    resolved_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the outage was declared over: its end, confirmed by a quiet spell."
+    )
+    ended_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When reports and probes were back to normal: the outage's real end (its duration is "
+        "ended_at - started_at). null while open.",
+    )
     acknowledged_at = serializers.DateTimeField(
         allow_null=True, help_text="When the service's team posted its first status update (outages/{id}/updates/)."
     )

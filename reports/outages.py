@@ -426,7 +426,7 @@ def _apply(
             )
             if outage is None:
                 continue
-            outage.status, outage.resolved_at = OutageStatus.OPEN, None
+            outage.status, outage.resolved_at, outage.ended_at = OutageStatus.OPEN, None, None
             _event(outage, EventKind.REOPENED, t.at, t.data)
             events.append((outage, WebhookEvent.OUTAGE_UPDATED))
         elif outage is None:
@@ -442,6 +442,7 @@ def _apply(
             )
         elif t.kind == "resolved":
             outage.status, outage.resolved_at = OutageStatus.RESOLVED, t.at + MINUTE
+            outage.ended_at = dt.datetime.fromisoformat(t.data["back_to_normal_at"])
             _event(outage, EventKind.RESOLVED, t.at + MINUTE, t.data)
             events.append((outage, WebhookEvent.OUTAGE_RESOLVED))
     if outage is None:

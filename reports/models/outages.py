@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import models
 from django.utils import timezone
 
@@ -141,6 +143,9 @@ class Outage(models.Model):
     level = models.CharField(max_length=8, choices=Level.choices, default=Level.OUTAGE)
     started_at = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
+    # When reports (and probes) were back to normal: the outage's real end. resolved_at comes
+    # later, once that calm has held long enough to be sure (the detector's hysteresis).
+    ended_at = models.DateTimeField(null=True, blank=True)
     # When the service's team first posted a status update (reports.api_updates).
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     # The state of the team's latest update. The team's word, shown beside the evidence: a
@@ -167,6 +172,11 @@ class Outage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.service.slug} outage from {self.started_at:%Y-%m-%d %H:%M} ({self.status})"
+
+    @property
+    def end(self) -> dt.datetime | None:
+        """ended_at, or resolved_at for an outage closed without one (by hand, or before ended_at existed)."""
+        return self.ended_at or self.resolved_at
 
 
 class EventKind(models.TextChoices):

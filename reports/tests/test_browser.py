@@ -108,7 +108,9 @@ def test_home_lists_services_and_search_filters_them(page: Page, live_server) ->
 
 def test_service_page_shows_chart_problems_and_history_and_opens_an_outage_timeline(page: Page, live_server) -> None:
     service = make_service()
-    now = spike_afternoon(service)  # an outage from 15:00 to 15:39, looked at at 16:01
+    now = spike_afternoon(
+        service
+    )  # an outage from 15:00 (back to normal by 15:26, resolved 15 minutes later), looked at at 16:01
     file_report(service, "server", comment="Back for me now", now=now)
     outage = Outage.objects.get(service=service)
 
@@ -136,7 +138,8 @@ def test_service_page_shows_chart_problems_and_history_and_opens_an_outage_timel
 
         expect(page).to_have_url(f"{live_server.url}/s/tiktok-shop/outages/{outage.pk}/")
         expect(page.get_by_role("heading", level=1)).to_have_text("TikTok Shop outage, 2026-11-20 15:00 UTC")
-        expect(page.get_by_test_id("outage-status")).to_have_text(re.compile(r"Resolved after 39 min"))
+        # 20 minutes of spike, back to normal within minutes: the 15-minute confirmation is not duration.
+        expect(page.get_by_test_id("outage-status")).to_have_text(re.compile(r"Resolved after 2\d min"))
         events = page.get_by_test_id("timeline").get_by_role("listitem")
         expect(events).to_have_count(OutageEvent.objects.filter(outage=outage).count())
         expect(events.first).to_contain_text("Outage opened on user reports")

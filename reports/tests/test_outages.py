@@ -79,6 +79,12 @@ def test_spike_opens_an_outage_with_a_timeline_and_resolves_after_it(shop):
     assert outage.confidence == Confidence.CROWD
     assert spike <= outage.started_at <= spike + 2 * MINUTE
     assert spike + 20 * MINUTE <= outage.resolved_at <= spike + 40 * MINUTE
+    # Back to normal when the spike ended (the short windows clear within minutes), resolved
+    # only once that calm has held for resolve_minutes.
+    assert spike + 20 * MINUTE <= outage.ended_at <= spike + 26 * MINUTE
+    assert outage.resolved_at - outage.ended_at >= 15 * MINUTE - MINUTE
+    resolved = OutageEvent.objects.get(outage=outage, kind=EventKind.RESOLVED)
+    assert outage.ended_at.isoformat() == resolved.data["back_to_normal_at"]
     assert outage.peak_count == 20 and spike <= outage.peak_at < spike + 20 * MINUTE
     assert outage.issue_types["payment"] >= 20 * 18
     assert outage.countries == {"DE": outage.countries["DE"]} and outage.countries["DE"] > 0

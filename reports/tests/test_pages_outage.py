@@ -46,8 +46,10 @@ def test_detected_outage_is_summarised_and_its_timeline_told_in_order(shop, visi
     facts = dict(re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", html, re.S))
     assert facts["Status"] == "Resolved" and "Crowd reports" in facts["Evidence"]
     assert f'<time datetime="{o.resolved_at:%Y-%m-%dT%H:%M}:00Z">' in facts["Resolved"]
-    minutes = int((o.resolved_at - o.started_at) / MINUTE)
-    assert facts["Duration"] == f"{minutes} min"
+    assert f'<time datetime="{o.ended_at:%Y-%m-%dT%H:%M}:00Z">' in facts["Back to normal"]
+    # Until reports were back to normal, not until the calm was confirmed 15 minutes later.
+    minutes = int((o.ended_at - o.started_at) / MINUTE)
+    assert facts["Duration"] == f"{minutes} min" and o.resolved_at - o.ended_at >= 14 * MINUTE
     assert facts["Peak"].startswith("20 reports in the minute from") and "expected" in facts["Peak"]
     assert "TikTok Shop's team" not in html  # no status update was posted
     assert re.search(r'<th scope="row">Payment</th>.*?>9\d%<', html, re.S)
