@@ -413,6 +413,7 @@ DELIVERY = {
             "level": "outage",
             "started_at": "2026-11-26T19:03:00Z",
             "resolved_at": None,
+            "ended_at": None,
             "acknowledged_at": None,
             "peak_at": "2026-11-26T19:03:00Z",
             "peak_count": OPENED["count"],

@@ -121,6 +121,7 @@ def outage_payload(outage: Outage) -> dict[str, Any]:
         "level": outage.level,
         "started_at": _iso(outage.started_at),
         "resolved_at": _iso(outage.resolved_at),
+        "ended_at": _iso(outage.ended_at),
         "acknowledged_at": _iso(outage.acknowledged_at),
         "peak_at": _iso(outage.peak_at),
         "peak_count": outage.peak_count,

@@ -148,6 +148,8 @@ def test_a_resolved_outage_is_announced_too(shop, team, django_capture_on_commit
     delivery = WebhookDelivery.objects.get()
     assert delivery.event == WebhookEvent.OUTAGE_RESOLVED
     assert delivery.payload["outage"]["status"] == "resolved"
+    outage = Outage.objects.get()
+    assert delivery.payload["outage"]["ended_at"] == outage.ended_at.isoformat().replace("+00:00", "Z")
 
 
 # --- delivery to a real server -------------------------------------------------------------
