@@ -360,6 +360,11 @@ def _process(
             # The start of the minute, as an outage's started_at: the two must agree on the page.
             state.level, state.level_since = level, at
         at += MINUTE
+    if outage is not None:
+        # Countries come from hourly rollups the chunk has just refreshed: once per chunk keeps
+        # an open outage's countries current without a query per minute of a long catch-up.
+        outage.countries = outage_countries(outage)
+        outage.save(update_fields=["countries"])
     ServiceMinute.objects.filter(service=service, minute__gte=first, minute__lte=last).delete()
     ServiceMinute.objects.bulk_create(minutes)
     state.state = {"detector": detector.to_state(), "tracker": tracker.to_state()}
@@ -458,7 +463,7 @@ def _apply(
             )
     if outage.status == OutageStatus.OPEN:
         _accumulate(outage, step, counts, probes, tracker)
-    if transitions or probe_changes or outage.status == OutageStatus.OPEN:
+    if transitions or probe_changes:
         outage.countries = outage_countries(outage)
     outage.save()
     if announce:

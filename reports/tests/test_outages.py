@@ -252,6 +252,14 @@ def test_service_detail_shows_status_and_expected_vs_actual(shop):
     assert body["actual"] > 5 * body["expected"] > 0
 
 
+def test_an_open_outages_countries_keep_up_with_its_reports(shop):
+    spike, _ = scenario(shop)  # the spike starts on the hour: its hour holds only outage reports
+    detection_tick(service_id=shop.pk, now=spike + 5 * MINUTE)
+    detection_tick(service_id=shop.pk, now=spike + 15 * MINUTE)  # minutes without a timeline event
+    outage = Outage.objects.get(service=shop, status=OutageStatus.OPEN)
+    assert sum(outage.countries.values()) == sum(outage.issue_types.values()) > 20 * 10
+
+
 def test_service_detail_says_how_old_its_status_is(shop):
     spike, _ = scenario(shop)
     now = spike + 10 * MINUTE
