@@ -24,7 +24,7 @@ from outagehub.api import ErrorSerializer
 
 from . import api_examples as examples
 from .api import StringField, get_service_or_404
-from .geo import is_country_code
+from .geo import parse_country_code
 from .models import Level
 from .selectors_series import (
     BUCKETS,
@@ -230,10 +230,10 @@ class ServiceSeriesApi(APIView):
             return types[key]
 
         def validate_country(self, code: str) -> str:
-            # ASCII first: str.upper() folds some non-ASCII letters into two ASCII ones ("ß" -> "SS").
-            if not code.isascii() or not is_country_code(code.upper()):
+            parsed = parse_country_code(code)
+            if parsed is None:
                 raise serializers.ValidationError(f"{code!r} is not an ISO 3166-1 alpha-2 country code (e.g. DE).")
-            return code.upper()
+            return parsed
 
         def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
             if "country" in attrs:

@@ -24,6 +24,15 @@ def is_country_code(code: str) -> bool:
     return code in _codes()
 
 
+def parse_country_code(text: str) -> str | None:
+    """`text` as an ISO 3166-1 alpha-2 code in upper case ("de " -> "DE"), or None if it is not one.
+
+    ASCII first: str.upper() folds some non-ASCII letters into two ASCII ones ("ß" -> "SS").
+    """
+    text = text.strip()
+    return text.upper() if text.isascii() and is_country_code(text.upper()) else None
+
+
 def country_name(code: str) -> str:
     country = pycountry.countries.get(alpha_2=code) if code else None
     return country.name if country else ""

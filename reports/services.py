@@ -113,9 +113,10 @@ def _clean_comment(comment: str) -> str:
 
 
 def _clean_country(country: str) -> str:
-    # ASCII first: str.upper() folds some non-ASCII letters into two ASCII ones ("ß" -> "SS").
-    code = country.strip().upper() if country.strip().isascii() else "?"
-    if code and not geo.is_country_code(code):
+    if not country.strip():
+        return ""
+    code = geo.parse_country_code(country)
+    if code is None:
         raise ValidationError(
             {"country": [f"{country!r} is not an ISO 3166-1 alpha-2 country code (two letters, e.g. DE, US, GB)."]}
         )
