@@ -171,8 +171,9 @@ def _report_defer(request: HttpRequest, slug: str) -> HttpResponse:
     """
     throttle = ReportRateThrottle()
     if not throttle.allow_request(request, None):
-        response = render(request, "reports/deferred.html", {"retry_after": throttle.retry_after()}, status=429)
-        response["Retry-After"] = str(throttle.retry_after())
+        seconds = throttle.retry_after()
+        response = render(request, "reports/deferred.html", {"retry_after": seconds}, status=429)
+        response["Retry-After"] = str(seconds)
         return response
     form = ReportForm(request.POST)
     if not form.is_valid():

@@ -69,7 +69,7 @@ class Reports:
         Report.objects.bulk_create(rows)
 
 
-def report(service: Service, at: dt.datetime, country: str, reporter: str) -> Report:
+def report(service: Service, at: dt.datetime, country: str) -> Report:
     """One counted report."""
     return Report.objects.create(
         service=service,
@@ -189,7 +189,7 @@ def test_the_same_refresh_twice_gives_identical_rows_and_a_late_report_counts_on
     assert country_hours(shop) == Counter(
         (floor_hour(at), c) for at, c in Report.objects.filter(counted=True).values_list("created_at", "country")
     )
-    late = report(shop, start + 15 * MINUTE, "FR", "late")
+    late = report(shop, start + 15 * MINUTE, "FR")
     for _ in range(3):
         rollups_refresh(service=shop, since=start + 10 * MINUTE, until=start + 20 * MINUTE)
     assert CountryHour.objects.get(service=shop, country="FR").count == 1
@@ -224,9 +224,9 @@ def test_a_tick_reads_only_its_minutes_not_the_whole_hour():
     writer.add(hour, hour + 30 * MINUTE, 3)
     detection_tick(service_id=shop.pk, now=hour + 30 * MINUTE + 30 * SECOND)
     before = country_hours(shop)
-    report(shop, hour + 30 * MINUTE + 10 * SECOND, "US", "on-time")
+    report(shop, hour + 30 * MINUTE + 10 * SECOND, "US")  # on time
     # Written long after its minute left the late window: only a whole-hour rebuild would see it.
-    report(shop, hour + 2 * MINUTE, "FR", "too-late")
+    report(shop, hour + 2 * MINUTE, "FR")  # too late
     detection_tick(service_id=shop.pk, now=hour + 31 * MINUTE + 30 * SECOND)
     assert country_hours(shop) == hours_from_scratch(shop) - Counter({(hour, "FR"): 1})
     assert country_hours(shop)[hour, "US"] == before[hour, "US"] + 1
