@@ -107,6 +107,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     # Swagger UI's files, served from /static/ like ours: the API docs load nothing from a CDN.
     "drf_spectacular_sidecar",
+    "catalog",
     "reports",
     "probes",
 ]
@@ -117,8 +118,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # /api/ only: CORS outermost so that 304s and errors of reads carry it too.
-    "outagehub.api_http.ApiCorsMiddleware",
-    "outagehub.api_http.ApiConditionalGetMiddleware",
+    "outagehub.api.http.ApiCorsMiddleware",
+    "outagehub.api.http.ApiConditionalGetMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -174,7 +175,7 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             # A dead Redis must not hang a request: fail fast, and the rate
-            # limiter fails open (see reports/throttles.py).
+            # limiter fails open (see reports/intake/throttles.py).
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
@@ -187,7 +188,7 @@ else:
         }
     }
 
-# Last-Modified of API reads (outagehub/api_http.py): one small entry per URL read, in a cache
+# Last-Modified of API reads (outagehub/api/http.py): one small entry per URL read, in a cache
 # of its own so that many distinct URLs cannot crowd out the rate limiter's entries.
 CACHES["conditional"] = (
     {**CACHES["default"], "KEY_PREFIX": "conditional"}
@@ -285,16 +286,16 @@ LOGGING = {
 # --- REST framework ---------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
-    # API keys only (reports.auth): no header is anonymous, a bad key is a 401.
-    "DEFAULT_AUTHENTICATION_CLASSES": ["reports.auth.ApiKeyAuthentication"],
-    "DEFAULT_PARSER_CLASSES": ["outagehub.api.JSONParser"],
+    # API keys only (reports.api.auth): no header is anonymous, a bad key is a 401.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["reports.api.auth.ApiKeyAuthentication"],
+    "DEFAULT_PARSER_CLASSES": ["outagehub.api.parsing.JSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PAGINATION_CLASS": "outagehub.api.PageNumberPagination",
-    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "outagehub.api.ContentNegotiation",
-    "DEFAULT_SCHEMA_CLASS": "outagehub.schema.AutoSchema",
-    "EXCEPTION_HANDLER": "outagehub.api.exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "outagehub.api.pagination.PageNumberPagination",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "outagehub.api.parsing.ContentNegotiation",
+    "DEFAULT_SCHEMA_CLASS": "outagehub.api.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "outagehub.api.errors.exception_handler",
     # Anonymous reads, per address (OUTAGEHUB_READ_RATE_LIMIT); writes keep their own throttles.
-    "DEFAULT_THROTTLE_CLASSES": ["reports.throttles.ReadRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["reports.intake.throttles.ReadRateThrottle"],
     "UNAUTHENTICATED_USER": None,
 }
 API_DESCRIPTION = """Crowdsourced outage reports, probes and outages.

@@ -12,8 +12,8 @@ import tempfile
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-8f3a1c")
 os.environ.setdefault("OUTAGEHUB_DATA_DIR", tempfile.mkdtemp(prefix="outagehub-test-"))
 
-from .settings import *  # noqa: F403
-from .settings import DATA_DIR, REDIS_URL
+from outagehub.settings import *  # noqa: F403
+from outagehub.settings import DATA_DIR, REDIS_URL
 
 ALLOWED_HOSTS = ["*"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only; tests have no real passwords

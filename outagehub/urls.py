@@ -9,8 +9,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.defaults import server_error
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from .api import error_body
-from .health import healthz
+from outagehub.api.errors import error_body
+from outagehub.health import healthz
 
 
 @csrf_exempt  # changes nothing; without it a POST to an unknown /api/ path got the CSRF 403 page, in HTML
@@ -33,11 +33,11 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("api/v1/schema/", SchemaView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
-    path("api/v1/", include("reports.api_urls")),
+    path("api/v1/", include("reports.api.urls")),
     path("api/v1/", include("probes.urls")),
     # Unknown /api/ paths answer in JSON, whatever DEBUG says (even with a newline in the path: [\s\S], not .).
     re_path(r"^api/(?P<rest>[\s\S]*)$", api_not_found),
-    path("", include("reports.urls")),
+    path("", include("reports.web.urls")),
 ]
 
 

@@ -6,8 +6,8 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
-from .checkers import validate_config
-from .models import Probe, ProbeEvent, ProbeRegionState, ProbeResult, ProbeRollup, region_validator
+from probes.checkers import validate_config
+from probes.models import Probe, ProbeEvent, ProbeRegionState, ProbeResult, ProbeRollup, region_validator
 
 
 class ProbeForm(forms.ModelForm):

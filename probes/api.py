@@ -12,22 +12,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from outagehub.api import PageNumberPagination, TimeCursorPagination
-from reports.api import StringField
-from reports.api_examples import ExampleLinks
-from reports.api_series import (
-    BUCKET_DOC,
-    WINDOW_DOC,
-    BucketedWindowSerializer,
-    TimeRangeSerializer,
-    error_responses,
-)
-from reports.selectors_series import BUCKETS, probe_uptime
-
-from . import api_examples as examples
-from .models import Probe
-from .selectors import probe_events, probe_get, probe_list, probe_results
-from .services import probe_regions
+from outagehub.api.examples import ExampleLinks
+from outagehub.api.pagination import PageNumberPagination, TimeCursorPagination
+from outagehub.api.serializers import StringField
+from outagehub.api.windows import BUCKET_DOC, WINDOW_DOC, BucketedWindowSerializer, TimeRangeSerializer, error_responses
+from outagehub.timebuckets import BUCKETS
+from probes import api_examples as examples
+from probes.models import Probe
+from probes.selectors import probe_events, probe_get, probe_list, probe_results, probe_uptime
+from probes.services import probe_regions
 
 
 class ProbePagination(ExampleLinks, PageNumberPagination):

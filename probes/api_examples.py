@@ -1,4 +1,4 @@
-"""Examples for the probes API's schema: TikTok Shop's homepage probe through the outage of reports/api_examples.py.
+"""Examples for the probes API's schema: TikTok Shop's homepage probe through the outage of reports/api/examples.py.
 
 Probe 31 checks https://shop.tiktok.com/ every minute from two regions; both time out from
 19:02 to 19:21 UTC on 2026-11-26. Check times are the checkers' clock, with microseconds.
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiExample
 
-from outagehub.api import PageNumberPagination, TimeCursorPagination
-from reports.api_examples import HOST, invalid, next_cursor, page_size_invalid
+from outagehub.api.examples import HOST, invalid, next_cursor, page_size_invalid
+from outagehub.api.pagination import PageNumberPagination, TimeCursorPagination
 
 REGIONS = ["eu-west", "us-east"]
 

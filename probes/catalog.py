@@ -1,4 +1,7 @@
-"""The `probes:` part of a catalog entry: validation and sync (see reports/catalog.py)."""
+"""The `probes:` part of a catalog entry: validation and sync.
+
+Registered with the catalog loader as a section (catalog/sections.py) in probes/apps.py.
+"""
 
 from __future__ import annotations
 
@@ -7,16 +10,15 @@ from typing import Any
 
 from rest_framework import serializers
 
-from reports.models import Service
-
-from .checkers import json_equal, validate_config
-from .models import (
+from catalog.models import Service
+from probes.checkers import json_equal, validate_config
+from probes.kinds import ProbeKind
+from probes.models import (
     INTERVAL_MAX_SECONDS,
     INTERVAL_MIN_SECONDS,
     TIMEOUT_MAX_SECONDS,
     TIMEOUT_MIN_SECONDS,
     Probe,
-    ProbeKind,
     region_validator,
 )
 

@@ -4,7 +4,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.utils import timezone
 
-from reports.models import Service
+from catalog.models import Service
+from probes.kinds import ErrorClass, Outcome, ProbeKind, ProbeState
 
 # Bounds of a probe's schedule, in seconds. The timeout bound also sizes the Celery time limits
 # of probes.tasks.probes_run_check; a day is the longest interval the scheduler is meant for.
@@ -15,45 +16,6 @@ TIMEOUT_MIN_SECONDS, TIMEOUT_MAX_SECONDS = 0.1, 120.0
 region_validator = RegexValidator(
     r"^[a-z0-9][a-z0-9-]{0,39}$", "Region names are lowercase letters, digits and hyphens, e.g. eu-west."
 )
-
-
-class ProbeKind(models.TextChoices):
-    HTTP = "http", "HTTP(S)"
-    TCP = "tcp", "TCP connect"
-    DNS = "dns", "DNS resolve"
-    TLS = "tls", "TLS certificate"
-
-
-class Outcome(models.TextChoices):
-    """What one check said. INCONCLUSIVE: our side could not tell (offline, refused target)."""
-
-    UP = "up", "Up"
-    DEGRADED = "degraded", "Degraded"
-    DOWN = "down", "Down"
-    INCONCLUSIVE = "inconclusive", "Inconclusive"
-
-
-class ProbeState(models.TextChoices):
-    """Where a probe (or one of its regions) stands, moved only through the thresholds."""
-
-    UNKNOWN = "unknown", "Unknown"
-    UP = "up", "Up"
-    DEGRADED = "degraded", "Degraded"
-    DOWN = "down", "Down"
-
-
-class ErrorClass(models.TextChoices):
-    NONE = "", "None"
-    TIMEOUT = "timeout", "Timeout"
-    DNS = "dns", "DNS failure"
-    REFUSED = "refused", "Connection refused"
-    CONNECTION = "connection", "Connection error"
-    TLS = "tls", "TLS error"
-    PROTOCOL = "protocol", "Protocol error"
-    CONDITION = "condition", "Condition failed"
-    BLOCKED = "blocked", "Refused by the private-address guard"
-    OFFLINE = "offline", "Prober offline"
-    CONFIG = "config", "Invalid probe configuration"
 
 
 class Probe(models.Model):

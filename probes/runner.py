@@ -21,9 +21,9 @@ import httpx
 from django.conf import settings
 
 from outagehub.outbound import connect_tcp, http_client, nameservers_answer
-
-from .checkers import CheckResult, run_check, split_host_port
-from .models import ErrorClass, Outcome, Probe, ProbeKind
+from probes.checkers import CheckResult, run_check, split_host_port
+from probes.kinds import ErrorClass, Outcome, ProbeKind
+from probes.models import Probe
 
 # A prober that cannot reach any canary is offline; remembering the answer
 # for a while keeps a burst of failing checks from probing the canaries each.

@@ -12,9 +12,10 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .checkers import CheckResult
-from .models import Outcome, Probe, ProbeEvent, ProbeRegionState, ProbeResult, ProbeRollup, ProbeState
-from .state import RegionView, quorum_of, region_next, streak_behind
+from probes.checkers import CheckResult
+from probes.kinds import Outcome, ProbeState
+from probes.models import Probe, ProbeEvent, ProbeRegionState, ProbeResult, ProbeRollup
+from probes.state import RegionView, quorum_of, region_next, streak_behind
 
 HOUR = dt.timedelta(hours=1)
 

@@ -37,7 +37,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from .models import Outcome, ProbeState
+from probes.kinds import Outcome, ProbeState
 
 _SEVERITY = {ProbeState.UP: 0, ProbeState.DEGRADED: 1, ProbeState.DOWN: 2}
 

@@ -7,9 +7,9 @@ import datetime as dt
 from celery import shared_task
 from django.utils import timezone
 
-from .models import TIMEOUT_MAX_SECONDS, Probe, ProbeResult
-from .runner import check_probe
-from .services import probe_result_record, probe_results_rollup_and_prune, probes_claim_due
+from probes.models import TIMEOUT_MAX_SECONDS, Probe, ProbeResult
+from probes.runner import check_probe
+from probes.services import probe_result_record, probe_results_rollup_and_prune, probes_claim_due
 
 # A check ends by its own timeout (at most TIMEOUT_MAX_SECONDS); the canaries and our resolvers
 # may take a few seconds more (2 s each at most), and recording a little. A task still running

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import api
+from probes import api
 
 urlpatterns = [
     path("probes/", api.ProbeListApi.as_view(), name="probe-list"),

@@ -5,54 +5,24 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from .auth import api_key_set_secret
-from .models import (
+from reports.api.auth import api_key_set_secret
+from reports.models import (
     ApiKey,
     ApiKeyScope,
     CommentState,
     DetectorState,
-    IssueType,
     Outage,
     OutageEvent,
     OutageUpdate,
     Report,
-    Service,
     SimulatedOutage,
     Webhook,
     WebhookDelivery,
 )
-from .services import service_ensure_issue_types
-
-
-class IssueTypeInline(admin.TabularInline):
-    model = IssueType
-    extra = 0
-    fields = ("key", "label", "order", "active")
-
-
-@admin.register(Service)
-class ServiceAdmin(admin.ModelAdmin):
-    list_display = ("name", "slug", "active", "homepage")
-    list_filter = ("active",)
-    search_fields = ("name", "slug")
-    prepopulated_fields = {"slug": ("name",)}
-    formfield_overrides = {models.URLField: {"form_class": forms.URLField, "assume_scheme": "https"}}
-    inlines = [IssueTypeInline]
-
-    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
-        super().save_related(request, form, formsets, change)
-        # A service added without issue types gets the four defaults.
-        service_ensure_issue_types(service=form.instance)
-
-    def has_delete_permission(self, request: HttpRequest, obj: Service | None = None) -> bool:
-        # Deleting cascades to every report and outage of the service: the public record.
-        # Retire a service by unticking "active" instead.
-        return False
 
 
 @admin.action(description="Hide selected comments")
@@ -184,7 +154,7 @@ class OutageUpdateAdmin(admin.ModelAdmin):
         return False
 
 
-# Set by the first status update (reports.api_updates), like the rest of an outage never edited here.
+# Set by the first status update (reports.api.updates), like the rest of an outage never edited here.
 OutageAdmin.readonly_fields = (*OutageAdmin.readonly_fields, "acknowledged_at")
 
 

@@ -8,10 +8,12 @@ from typing import Any
 from celery import shared_task
 from django.utils import timezone
 
-from .models import Service
-from .outages import detection_tick, rollups_prune
-from .services import DATABASE_DOWN, ReportDraft, cooldowns_prune, report_ingest, simulator_tick
-from .webhooks import webhook_deliveries_stale, webhook_delivery_attempt
+from catalog.models import Service
+from reports.detection.rollups import rollups_prune
+from reports.detection.tick import detection_tick
+from reports.intake.services import DATABASE_DOWN, ReportDraft, cooldowns_prune, report_ingest
+from reports.outages.webhooks import webhook_deliveries_stale, webhook_delivery_attempt
+from reports.simulation.services import simulator_tick
 
 
 @shared_task(ignore_result=True)
@@ -20,7 +22,7 @@ def reports_simulate_traffic() -> int:
     return simulator_tick(now=timezone.now(), rng=random.Random())
 
 
-# While the database is down, intake hands reports to the broker (see reports.api, reports.views);
+# While the database is down, intake hands reports to the broker (see reports.api.reports, reports.web.views);
 # this stores them once it is back. Retried with backoff for days, never dropped for an outage of ours.
 @shared_task(
     ignore_result=True,

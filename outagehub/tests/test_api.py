@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from reports.tests.factories import make_service
+from catalog.tests.factories import make_service
 
 pytestmark = pytest.mark.django_db
 

@@ -17,11 +17,12 @@ from django.test import Client
 from django.utils import timezone
 from jsonschema import Draft4Validator, FormatChecker
 
+from catalog.tests.factories import make_service
 from probes.tests.test_services import DOWN, UP, feed, make_probe
-from reports.auth import api_key_create
+from reports.api.auth import api_key_create
+from reports.detection.tick import detection_tick
 from reports.models import Confidence, EventKind, Outage, OutageEvent
-from reports.outages import detection_tick
-from reports.tests.factories import ALICE, file_report, make_service
+from reports.tests.factories import ALICE, file_report
 
 # The kinds of schema whose values are schemas themselves, and how they hold them.
 SUBSCHEMA_LISTS = ("allOf", "anyOf", "oneOf")

@@ -14,9 +14,10 @@ from django.test import Client
 from django.urls import path
 from django.utils.http import http_date
 
-from reports.auth import api_key_create
-from reports.models import Service
-from reports.tests.factories import ALICE, make_service
+from catalog.models import Service
+from catalog.tests.factories import make_service
+from reports.api.auth import api_key_create
+from reports.tests.factories import ALICE
 
 pytestmark = pytest.mark.django_db
 
@@ -154,7 +155,7 @@ def test_anonymous_reads_may_be_kept_by_any_cache_for_the_configured_seconds(api
 
 @pytest.mark.parametrize("header", ["HTTP_AUTHORIZATION", "HTTP_X_API_KEY"])
 def test_reads_with_an_api_key_are_for_that_client_only(api, header):
-    key = api_key_create(name="Reader", scopes=["read"])[1]  # an unknown key is a 401 (reports.auth)
+    key = api_key_create(name="Reader", scopes=["read"])[1]  # an unknown key is a 401 (reports.api.auth)
     response = api.get(DETAIL, **{header: f"Bearer {key}" if header == "HTTP_AUTHORIZATION" else key})
     assert response.status_code == 200
     assert response["Cache-Control"] == "private, no-cache"

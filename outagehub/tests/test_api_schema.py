@@ -79,7 +79,7 @@ def test_403_is_documented_where_permissions_can_refuse_and_nowhere_else(schema)
 
 @pytest.mark.django_db
 def test_every_operation_answers_a_bad_key_with_the_documented_401(schema):
-    from reports.tests.factories import make_service
+    from catalog.tests.factories import make_service
 
     make_service("tiktok-shop", "TikTok Shop")
     client = Client(HTTP_AUTHORIZATION="Bearer not-a-key-we-ever-issued-0123456789")

@@ -145,7 +145,7 @@ def test_reports_sent_while_the_database_is_down_are_stored_once_it_is_back(tmp_
         topology.start("worker", *celery, "--without-gossip", "--without-mingle", "--queues", "celery")
         ours = (
             "SELECT i.key, r.channel, r.country, r.counted, extract(epoch FROM r.created_at) FROM reports_report r"
-            f" JOIN reports_issuetype i ON i.id = r.issue_type_id WHERE r.comment = '{MARKER}' ORDER BY r.channel"
+            f" JOIN catalog_issuetype i ON i.id = r.issue_type_id WHERE r.comment = '{MARKER}' ORDER BY r.channel"
         )
         rows = topology.wait_until("the deferred reports stored", 120, lambda: len(topology.sql(ours)) == 2 and ours)
         stored = topology.sql(rows)

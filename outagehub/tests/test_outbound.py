@@ -24,7 +24,7 @@ from outagehub.outbound import (
     tls_context,
 )
 from probes.checkers import run_check
-from probes.models import ErrorClass, Outcome
+from probes.kinds import ErrorClass, Outcome
 from probes.tests.servers import CertAuthority, DnsStub, HttpStub, Reply, closed_port, tcp_listener
 
 LOOPBACK = ipaddress.ip_address("127.0.0.1")

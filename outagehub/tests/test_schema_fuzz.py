@@ -28,10 +28,11 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from catalog.tests.factories import make_service
 from outagehub.wsgi import application
 from probes.tests.test_services import DOWN, UP, feed, make_probe
 from reports.models import Confidence, EventKind, Outage, OutageEvent
-from reports.tests.factories import ALICE, BOB, file_report, make_service
+from reports.tests.factories import ALICE, BOB, file_report
 
 # Examples per operation: enough to reach every parameter and body field, bounded for CI.
 MAX_EXAMPLES = 25

@@ -270,7 +270,7 @@ def test_reports_flow_through_gunicorn_and_simulated_traffic_through_beat_and_wo
         "shell",
         "-c",
         "import datetime as dt; from django.utils import timezone; "
-        "from reports.selectors import service_get; from reports.services import simulated_outage_schedule; "
+        "from catalog.selectors import service_get; from reports.simulation.services import simulated_outage_schedule; "
         "now = timezone.now(); "
         "simulated_outage_schedule(service=service_get(slug='tiktok-shop'), issue_type_key='payment', "
         "starts_at=now - dt.timedelta(minutes=5), ends_at=now + dt.timedelta(minutes=30), factor=50)",
@@ -281,7 +281,7 @@ def test_reports_flow_through_gunicorn_and_simulated_traffic_through_beat_and_wo
     topology.manage(
         "shell",
         "-c",
-        "from probes.models import Probe; from reports.models import Service; "
+        "from probes.models import Probe; from catalog.models import Service; "
         "Probe.objects.update(enabled=False); "
         "Probe.objects.create(service=Service.objects.get(slug='tiktok-shop'), name='self', kind='http', "
         f"target='http://127.0.0.1:{topology.port}/healthz', interval_seconds=10, timeout_seconds=5, "
@@ -289,7 +289,7 @@ def test_reports_flow_through_gunicorn_and_simulated_traffic_through_beat_and_wo
     )
     simulated_payments = (
         "SELECT count(*) FROM reports_report r"
-        " JOIN reports_service s ON s.id = r.service_id JOIN reports_issuetype i ON i.id = r.issue_type_id"
+        " JOIN catalog_service s ON s.id = r.service_id JOIN catalog_issuetype i ON i.id = r.issue_type_id"
         f" WHERE s.slug = 'tiktok-shop' AND i.key = 'payment' AND r.comment <> '{MARKER}'"
     )
     assert topology.sql(simulated_payments) == [(0,)]

@@ -43,12 +43,11 @@ import time
 from collections.abc import Callable
 
 from outagehub import outbound
-
-from ..models import ErrorClass, Outcome, ProbeKind
-from ._common import CheckResult, _result, _Run, json_equal
-from .config import split_host_port, validate_config
-from .http import _check_http
-from .network import _check_dns, _check_tcp, _check_tls
+from probes.checkers._common import CheckResult, _result, _Run, json_equal
+from probes.checkers.config import split_host_port, validate_config
+from probes.checkers.http import _check_http
+from probes.checkers.network import _check_dns, _check_tcp, _check_tls
+from probes.kinds import ErrorClass, Outcome, ProbeKind
 
 __all__ = ["CheckResult", "json_equal", "run_check", "split_host_port", "validate_config"]
 

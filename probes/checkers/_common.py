@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from ..models import ErrorClass, Outcome
+from probes.kinds import ErrorClass, Outcome
 
 MESSAGE_MAX = 300  # ProbeResult.message max_length
 MiB = 1024 * 1024

@@ -10,8 +10,8 @@ import dns.exception
 import dns.name
 import httpx
 
-from ..models import ProbeKind
-from ._common import MiB
+from probes.checkers._common import MiB
+from probes.kinds import ProbeKind
 
 
 def split_host_port(target: str, default_port: int | None) -> tuple[str, int]:

@@ -8,10 +8,9 @@ from typing import Any
 import httpx
 
 from outagehub import outbound
-
-from ..models import ErrorClass, Outcome
-from ._common import CheckResult, MiB, _network_failure, _result, _Run, json_equal
-from .config import _status_ranges
+from probes.checkers._common import CheckResult, MiB, _network_failure, _result, _Run, json_equal
+from probes.checkers.config import _status_ranges
+from probes.kinds import ErrorClass, Outcome
 
 
 def _quote(text: str, limit: int = 60) -> str:

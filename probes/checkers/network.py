@@ -14,10 +14,9 @@ import dns.resolver
 from cryptography import x509
 
 from outagehub import outbound
-
-from ..models import ErrorClass, Outcome
-from ._common import CheckResult, _network_failure, _result, _Run, _seconds
-from .config import split_host_port
+from probes.checkers._common import CheckResult, _network_failure, _result, _Run, _seconds
+from probes.checkers.config import split_host_port
+from probes.kinds import ErrorClass, Outcome
 
 
 def _connect(host: str, port: int, run: _Run) -> socket.socket:

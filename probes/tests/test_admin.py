@@ -8,8 +8,9 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils.html import escape
 
-from probes.models import Outcome, Probe, ProbeEvent, ProbeResult, ProbeRollup, ProbeState
-from reports.tests.factories import make_service
+from catalog.tests.factories import make_service
+from probes.kinds import Outcome, ProbeState
+from probes.models import Probe, ProbeEvent, ProbeResult, ProbeRollup
 
 pytestmark = pytest.mark.django_db
 

@@ -6,10 +6,11 @@ import datetime as dt
 import pytest
 from django.test import Client
 
-from probes.models import Probe, ProbeState
+from catalog.tests.factories import make_service
+from probes.kinds import ProbeState
+from probes.models import Probe
 from probes.services import probe_result_record
 from probes.tests.test_services import DOWN, T0, UP, make_probe
-from reports.tests.factories import make_service
 
 pytestmark = pytest.mark.django_db
 

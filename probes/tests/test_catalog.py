@@ -1,4 +1,4 @@
-"""The `probes:` part of a catalog entry, validated on its own (the whole file: reports/tests/test_catalog.py)."""
+"""The `probes:` part of a catalog entry, validated on its own (the whole file: catalog/tests/test_loader.py)."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ import datetime as dt
 import pytest
 
 from probes.checkers import CheckResult, run_check, split_host_port, validate_config
-from probes.models import ErrorClass, Outcome
+from probes.kinds import ErrorClass, Outcome
 from probes.tests.servers import CertAuthority, DnsStub, HttpStub, Reply, closed_port, tcp_listener
 
 MiB = 1024 * 1024

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from probes.models import ErrorClass, Outcome, Probe
+from catalog.tests.factories import make_service
+from probes.kinds import ErrorClass, Outcome
+from probes.models import Probe
 from probes.runner import check_probe
 from probes.tests.servers import DnsStub, HttpStub, Reply, closed_port, tcp_listener
-from reports.tests.factories import make_service
 
 pytestmark = pytest.mark.django_db
 

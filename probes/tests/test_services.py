@@ -6,8 +6,10 @@ import threading
 import pytest
 from django.db import connections
 
+from catalog.tests.factories import make_service
 from probes.checkers import CheckResult
-from probes.models import ErrorClass, Outcome, Probe, ProbeEvent, ProbeResult, ProbeRollup, ProbeState
+from probes.kinds import ErrorClass, Outcome, ProbeState
+from probes.models import Probe, ProbeEvent, ProbeResult, ProbeRollup
 from probes.services import (
     probe_result_record,
     probe_results_prune,
@@ -15,7 +17,6 @@ from probes.services import (
     probe_results_rollup_and_prune,
     probes_claim_due,
 )
-from reports.tests.factories import make_service
 
 pytestmark = pytest.mark.django_db
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from probes.models import Outcome, ProbeState
+from probes.kinds import Outcome, ProbeState
 from probes.state import RegionView, quorum, quorum_of, region_next, streak_behind
 
 UP, DEG, DOWN, INC = Outcome.UP, Outcome.DEGRADED, Outcome.DOWN, Outcome.INCONCLUSIVE

@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 
+from catalog.tests.factories import make_service
 from outagehub.celery import app as celery_app
-from probes.models import TIMEOUT_MAX_SECONDS, ErrorClass, Outcome, Probe, ProbeResult, ProbeState
+from probes.kinds import ErrorClass, Outcome, ProbeState
+from probes.models import TIMEOUT_MAX_SECONDS, Probe, ProbeResult
 from probes.runner import check_probe
 from probes.tasks import probes_enqueue_due, probes_run_check
 from probes.tests.servers import HttpStub, Reply, closed_port, tcp_listener
-from reports.tests.factories import make_service
 
 pytestmark = pytest.mark.django_db
 

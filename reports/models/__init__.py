@@ -2,15 +2,7 @@
 
 from __future__ import annotations
 
-from .catalog import (
-    DEFAULT_ISSUE_TYPES,
-    IssueType,
-    Service,
-    ServiceQuerySet,
-    issue_type_key_validator,
-    slug_validator,
-)
-from .keys import (
+from reports.models.keys import (
     API_KEY_PREFIX_LENGTH,
     OUTAGE_UPDATE_MAX_LENGTH,
     ApiKey,
@@ -18,7 +10,7 @@ from .keys import (
     OutageUpdate,
     api_key_hash,
 )
-from .outages import (
+from reports.models.outages import (
     Confidence,
     CountryHour,
     DetectorState,
@@ -31,7 +23,7 @@ from .outages import (
     ServiceMinute,
     UpdateState,
 )
-from .reports import (
+from reports.models.reports import (
     COMMENT_MAX_LENGTH,
     Channel,
     CommentState,
@@ -40,18 +32,11 @@ from .reports import (
     SimulatedOutage,
     SimulatorClock,
 )
-from .webhooks import (
-    WEBHOOK_URL_MAX_LENGTH,
-    DeliveryStatus,
-    Webhook,
-    WebhookDelivery,
-    WebhookEvent,
-)
+from reports.models.webhooks import WEBHOOK_URL_MAX_LENGTH, DeliveryStatus, Webhook, WebhookDelivery, WebhookEvent
 
 __all__ = [
     "API_KEY_PREFIX_LENGTH",
     "COMMENT_MAX_LENGTH",
-    "DEFAULT_ISSUE_TYPES",
     "OUTAGE_UPDATE_MAX_LENGTH",
     "WEBHOOK_URL_MAX_LENGTH",
     "ApiKey",
@@ -63,7 +48,6 @@ __all__ = [
     "DeliveryStatus",
     "DetectorState",
     "EventKind",
-    "IssueType",
     "Level",
     "Outage",
     "OutageEvent",
@@ -72,9 +56,7 @@ __all__ = [
     "Report",
     "ReportMinute",
     "ReporterCooldown",
-    "Service",
     "ServiceMinute",
-    "ServiceQuerySet",
     "SimulatedOutage",
     "SimulatorClock",
     "UpdateState",
@@ -82,6 +64,4 @@ __all__ = [
     "WebhookDelivery",
     "WebhookEvent",
     "api_key_hash",
-    "issue_type_key_validator",
-    "slug_validator",
 ]

@@ -7,8 +7,8 @@ import hashlib
 from django.conf import settings
 from django.db import models
 
-from .catalog import Service
-from .outages import Outage, UpdateState
+from catalog.models import Service
+from reports.models.outages import Outage, UpdateState
 
 # Keys are looked up by their first characters (shown in the admin), then compared by hash.
 API_KEY_PREFIX_LENGTH = 8

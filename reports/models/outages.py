@@ -7,7 +7,7 @@ import datetime as dt
 from django.db import models
 from django.utils import timezone
 
-from .catalog import IssueType, Service
+from catalog.models import IssueType, Service
 
 
 class Level(models.TextChoices):
@@ -110,7 +110,7 @@ class DetectorState(models.Model):
     last_minute = models.DateTimeField(null=True, blank=True)
     level = models.CharField(max_length=8, choices=Level.choices, default=Level.OK)
     level_since = models.DateTimeField(default=timezone.now)
-    state = models.JSONField(default=dict, help_text="Detector and tracker state (reports.detection).")
+    state = models.JSONField(default=dict, help_text="Detector and tracker state (reports.detection.detector).")
 
     def __str__(self) -> str:
         return f"{self.service_id}: {self.level} up to {self.last_minute}"
@@ -146,7 +146,7 @@ class Outage(models.Model):
     # When reports (and probes) were back to normal: the outage's real end. resolved_at comes
     # later, once that calm has held long enough to be sure (the detector's hysteresis).
     ended_at = models.DateTimeField(null=True, blank=True)
-    # When the service's team first posted a status update (reports.api_updates).
+    # When the service's team first posted a status update (reports.api.updates).
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     # The state of the team's latest update. The team's word, shown beside the evidence: a
     # "resolved" here does not close the outage, which closes when reports and probes say so.

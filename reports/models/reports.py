@@ -6,7 +6,7 @@ from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.utils import timezone
 
-from .catalog import IssueType, Service
+from catalog.models import IssueType, Service
 
 COMMENT_MAX_LENGTH = 500
 

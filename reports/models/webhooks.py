@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django.db import models
 
-from .catalog import Service
-from .keys import ApiKey
-from .outages import Outage
+from catalog.models import Service
+from reports.models.keys import ApiKey
+from reports.models.outages import Outage
 
 WEBHOOK_URL_MAX_LENGTH = 500
 

@@ -16,8 +16,8 @@ from django import template
 from django.utils import timezone
 from django.utils.html import format_html
 
-from reports.charts import one_decimal
 from reports.models import EventKind, Level, OutageEvent, UpdateState
+from reports.web.charts import one_decimal
 
 register = template.Library()
 
@@ -68,7 +68,7 @@ def event_text(event: OutageEvent, labels: Mapping[str, str]) -> str:
 
 
 def event_sentence(kind: str, data: Mapping[str, Any], labels: Mapping[str, str]) -> str:
-    """One outage event as a sentence, from the numbers reports.outages stored with it.
+    """One outage event as a sentence, from the numbers reports.detection.tick stored with it.
 
     `labels` names issue types by key. Missing or odd data (old rows, a
     hand-edited event) shortens the sentence instead of failing.

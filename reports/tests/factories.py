@@ -5,16 +5,13 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 
-from reports.models import Channel, Report, Service
-from reports.services import report_create, service_create
+from catalog.models import Service
+from reports.intake.services import report_create
+from reports.models import Channel, Report
 
 ALICE = ipaddress.ip_address("81.2.69.142")  # a GB address
 BOB = ipaddress.ip_address("8.8.4.4")  # a US address
 BROWSER = "Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"
-
-
-def make_service(slug: str = "tiktok-shop", name: str = "TikTok Shop", **kwargs) -> Service:
-    return service_create(slug=slug, name=name, homepage=f"https://{slug}.example", **kwargs)
 
 
 def file_report(

@@ -3,8 +3,10 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import User
 
-from reports.models import CommentState, IssueType, Report, Service
-from reports.tests.factories import file_report, make_service
+from catalog.models import IssueType, Service
+from catalog.tests.factories import make_service
+from reports.models import CommentState, Report
+from reports.tests.factories import file_report
 
 pytestmark = pytest.mark.django_db
 
@@ -19,11 +21,11 @@ def operator(client):
 def test_admin_lists_services_and_reports(operator):
     service = make_service()
     file_report(service, comment="checkout broken")
-    assert operator.get("/admin/reports/service/").status_code == 200
+    assert operator.get("/admin/catalog/service/").status_code == 200
     page = operator.get("/admin/reports/report/")
     assert page.status_code == 200
     assert "checkout broken" in page.content.decode()
-    assert operator.get(f"/admin/reports/service/{service.pk}/change/").status_code == 200
+    assert operator.get(f"/admin/catalog/service/{service.pk}/change/").status_code == 200
 
 
 def test_service_added_in_admin_gets_the_default_issue_types(operator):
@@ -39,7 +41,7 @@ def test_service_added_in_admin_gets_the_default_issue_types(operator):
         "issue_types-MIN_NUM_FORMS": "0",
         "issue_types-MAX_NUM_FORMS": "1000",
     }
-    response = operator.post("/admin/reports/service/add/", form)
+    response = operator.post("/admin/catalog/service/add/", form)
     assert response.status_code == 302, response.content.decode()[:2000]
     service = Service.objects.get(slug="etsy")
     assert list(service.issue_types.values_list("key", flat=True)) == ["server", "payment", "inventory", "shipping"]
@@ -77,7 +79,7 @@ def test_operator_can_rename_and_add_issue_types_in_admin(operator):
         f"issue_types-{n}-order": "9",
         f"issue_types-{n}-active": "on",
     }
-    response = operator.post(f"/admin/reports/service/{service.pk}/change/", form)
+    response = operator.post(f"/admin/catalog/service/{service.pk}/change/", form)
     assert response.status_code == 302, response.content.decode()[:3000]
     assert IssueType.objects.get(service=service, key="payment").label == "Checkout"
     assert file_report(service, "login").issue_type.label == "Login"
@@ -121,14 +123,14 @@ def test_outages_and_detector_state_are_visible_read_only(operator):
 
 
 def test_services_and_api_keys_are_retired_and_revoked_never_deleted(operator):
-    from reports.auth import api_key_create
+    from reports.api.auth import api_key_create
 
     shop = make_service()
     file_report(shop)
     key, _ = api_key_create(name="Status team", scopes=["webhooks"])
-    for url in [f"/admin/reports/service/{shop.pk}/delete/", f"/admin/reports/apikey/{key.pk}/delete/"]:
+    for url in [f"/admin/catalog/service/{shop.pk}/delete/", f"/admin/reports/apikey/{key.pk}/delete/"]:
         assert operator.get(url).status_code == 403, url
         assert operator.post(url, {"post": "yes"}).status_code == 403, url
-    changelist = operator.get("/admin/reports/service/").content.decode()
+    changelist = operator.get("/admin/catalog/service/").content.decode()
     assert "delete_selected" not in changelist
     assert Service.objects.filter(pk=shop.pk).exists() and Report.objects.filter(service=shop).count() == 1

@@ -9,8 +9,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from reports import selectors
-from reports.detection import DetectedOutage, detect_series
+from catalog.selectors import service_get
+from reports.detection.detector import DetectedOutage, detect_series
+from reports.selectors.status import service_minute_counts
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -69,10 +70,10 @@ class Command(BaseCommand):
             times, values = read_series(file)
             interval = None
         else:
-            found = selectors.service_get(slug=service)
+            found = service_get(slug=service)
             if found is None:
                 raise CommandError(f"no active service {service!r}")
-            times, counts = selectors.service_minute_counts(service=found)
+            times, counts = service_minute_counts(service=found)
             if not times:
                 raise CommandError(f"{service}: no history yet")
             values, interval = [float(c) for c in counts], 1.0

@@ -10,8 +10,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from reports.detection import Params, detect_series
-from reports.simulator import daily_curve, issue_weights, simulate_counts
+from reports.detection.detector import Params, detect_series
+from reports.simulation.model import daily_curve, issue_weights, simulate_counts
 
 MINUTE = dt.timedelta(minutes=1)
 START = dt.datetime(2026, 9, 7, tzinfo=dt.UTC)  # a Monday
@@ -42,7 +42,7 @@ def _series(
 
 
 def _poisson(rng: random.Random, lam: float) -> int:
-    from reports.simulator import poisson
+    from reports.simulation.model import poisson
 
     return poisson(rng, lam)
 

@@ -10,8 +10,10 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import connection, transaction
 from django.test import Client, override_settings
 
-from reports.models import Channel, IssueType, Report
-from reports.services import report_create, service_create
+from catalog.models import IssueType
+from catalog.services import service_create
+from reports.intake.services import report_create
+from reports.models import Channel, Report
 
 
 class _Rollback(Exception):

@@ -12,9 +12,10 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django.db.models.functions import TruncHour, TruncMinute
 
-from reports.models import Channel, CountryHour, IssueType, Report, ReportMinute, Service
-from reports.outages import LATE_MINUTES, rollups_refresh
-from reports.services import service_create
+from catalog.models import IssueType, Service
+from catalog.services import service_create
+from reports.detection.rollups import LATE_MINUTES, rollups_refresh
+from reports.models import Channel, CountryHour, Report, ReportMinute
 
 MINUTE = dt.timedelta(minutes=1)
 HOUR = dt.timedelta(hours=1)

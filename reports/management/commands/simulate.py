@@ -13,9 +13,11 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from reports import selectors
-from reports.services import simulated_outage_schedule, simulator_backfill, simulator_tick
-from reports.simulator import MINUTE, SimOutage, SimReport, generate, parse_duration
+from catalog.selectors import service_get
+from reports.selectors.status import reports_exist
+from reports.simulation.model import MINUTE, SimOutage, SimReport, generate, parse_duration
+from reports.simulation.selectors import sim_services
+from reports.simulation.services import simulated_outage_schedule, simulator_backfill, simulator_tick
 
 
 def _duration(text: str) -> dt.timedelta:
@@ -56,7 +58,7 @@ class Command(BaseCommand):
             return
         if outage:
             self._schedule(outage)
-        if opts["backfill"] and not (opts["if_empty"] and selectors.reports_exist()):
+        if opts["backfill"] and not (opts["if_empty"] and reports_exist()):
             span = abs(_duration(opts["backfill"]))
             start = (now - span).replace(second=0, microsecond=0)
             written = simulator_backfill(start=start, end=now, rng=rng)
@@ -76,7 +78,7 @@ class Command(BaseCommand):
         return SimOutage(slug, issue_type, start, start + abs(_duration(opts["duration"])), opts["factor"])
 
     def _schedule(self, outage: SimOutage) -> None:
-        service = selectors.service_get(slug=outage.slug)
+        service = service_get(slug=outage.slug)
         if service is None:
             raise CommandError(f"no active service {outage.slug!r}")
         try:
@@ -101,7 +103,7 @@ class Command(BaseCommand):
         the server must list this machine in OUTAGEHUB_TRUSTED_PROXIES or every
         report comes from one address and is rate-limited.
         """
-        services = selectors.sim_services()
+        services = sim_services()
         outages = [outage] if outage else []
         done = 0
         while minutes == 0 or done < minutes:

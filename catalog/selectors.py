@@ -1,0 +1,19 @@
+"""Reads of the catalog that every app shares."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch
+
+from catalog.models import IssueType, Service
+
+
+def service_get(*, slug: str, with_issue_types: bool = False) -> Service | None:
+    """An active service, or None; `with_issue_types` prefetches `active_issue_types`."""
+    services = Service.objects.active().filter(slug=slug)
+    if with_issue_types:
+        services = services.prefetch_related(active_issue_types_prefetch())
+    return services.first()
+
+
+def active_issue_types_prefetch() -> Prefetch:
+    return Prefetch("issue_types", queryset=IssueType.objects.filter(active=True), to_attr="active_issue_types")

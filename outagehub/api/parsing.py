@@ -1,0 +1,32 @@
+"""Request parsing and content negotiation that answer 4xx, never 500."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import exceptions, negotiation, parsers
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser, with a body nested too deeply to parse refused like any malformed one.
+
+    Python's json module recurses once per level of nesting: a body of a thousand "[" raises
+    RecursionError, which DRF lets through as a 500.
+    """
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict[str, Any] | None = None) -> Any:
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise exceptions.ParseError("JSON parse error - nested too deeply.") from None
+
+
+class ContentNegotiation(negotiation.DefaultContentNegotiation):
+    """DRF's, except that an unknown `?format=` is a 400 naming the formats, not a bare 404."""
+
+    def filter_renderers(self, renderers: list[Any], format: str) -> list[Any]:
+        matching = [renderer for renderer in renderers if renderer.format == format]
+        if not matching:
+            allowed = ", ".join(dict.fromkeys(renderer.format for renderer in renderers))
+            raise exceptions.ValidationError({"format": [f"Unknown format {format[:20]!r}. Allowed: {allowed}."]})
+        return matching

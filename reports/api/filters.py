@@ -1,0 +1,87 @@
+"""Query-parameter filters for API lists (django-filter), documented in the schema by drf-spectacular."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import django_filters
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_slug
+from django.db.models import Q, QuerySet
+from django.db.models.fields.json import KeyTransform
+
+from catalog.models import Service, issue_type_key_validator
+from outagehub.api.windows import EARLIEST, LATEST
+from reports.models import Confidence, Outage, OutageStatus
+
+
+def _in_bounds(value: dt.datetime) -> None:
+    # Beyond these, converting an offset to UTC can overflow in the database driver: a 500, not a 400.
+    if not EARLIEST <= value <= LATEST:
+        raise ValidationError("Must be between 1970-01-01 and 2100-01-01 (UTC).")
+
+
+class TimeRangeForm(forms.Form):
+    """A filter form whose `until`, when given with `since`, must be after it."""
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        since, until = data.get("since"), data.get("until")
+        if since and until and since >= until:
+            self.add_error("until", "Must be after since.")
+        return data
+
+
+class OutageFilter(django_filters.FilterSet):
+    """Outages by service, status, confidence, issue type, and overlap with [since, until)."""
+
+    service = django_filters.CharFilter(
+        method="filter_service", max_length=64, validators=[validate_slug], help_text="Service slug."
+    )
+    status = django_filters.ChoiceFilter(choices=OutageStatus.choices)
+    confidence = django_filters.ChoiceFilter(
+        choices=Confidence.choices,
+        help_text="confirmed (reports and probes), crowd (reports), probe (probes).",
+    )
+    issue_type = django_filters.CharFilter(
+        method="filter_issue_type",
+        max_length=32,
+        validators=[issue_type_key_validator],
+        help_text="Issue type key: outages with at least one counted report of that type.",
+    )
+    since = django_filters.IsoDateTimeFilter(
+        method="filter_since",
+        validators=[_in_bounds],
+        help_text="ISO 8601 (UTC unless an offset is given): outages not yet resolved at this time.",
+    )
+    until = django_filters.IsoDateTimeFilter(
+        method="filter_until",
+        validators=[_in_bounds],
+        help_text="ISO 8601 (UTC unless an offset is given), exclusive: outages started before this time.",
+    )
+
+    class Meta:
+        model = Outage
+        form = TimeRangeForm
+        fields: list[str] = []  # all declared above
+
+    def filter_service(self, queryset: QuerySet[Outage], name: str, value: str) -> QuerySet[Outage]:
+        # A typo must not read as "no outages": an unknown service is a 400 naming it.
+        if not Service.objects.filter(slug=value).exists():
+            raise ValidationError({"service": [f"No service with slug {value!r}."]})
+        return queryset.filter(service__slug=value)
+
+    def filter_issue_type(self, queryset: QuerySet[Outage], name: str, value: str) -> QuerySet[Outage]:
+        # A key explicitly at 0 is no report of that type. KeyTransform rather than a
+        # `issue_types__<key>__gt` keyword, so a key holding "__" is a key, not a lookup.
+        # A missing key compares as NULL, so it is excluded too.
+        return queryset.alias(issue_type_count=KeyTransform(value, "issue_types")).filter(issue_type_count__gt=0)
+
+    def filter_since(self, queryset: QuerySet[Outage], name: str, value: dt.datetime) -> QuerySet[Outage]:
+        # Overlaps [since, ...): still open, or resolved after since.
+        return queryset.filter(Q(resolved_at__isnull=True) | Q(resolved_at__gt=value))
+
+    def filter_until(self, queryset: QuerySet[Outage], name: str, value: dt.datetime) -> QuerySet[Outage]:
+        return queryset.filter(started_at__lt=value)

@@ -1,0 +1,104 @@
+"""REST API v1: outages (filtered with reports.api.filters) and their timelines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from rest_framework import exceptions, generics, serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from outagehub.api.examples import ExampleLinks
+from outagehub.api.pagination import TimeCursorPagination
+from reports.api import examples
+from reports.api.filters import OutageFilter
+from reports.selectors.outages import outage_get, outage_list
+
+
+class OutageEventSerializer(serializers.Serializer):
+    class Meta:
+        ref_name = "OutageEvent"
+
+    at = serializers.DateTimeField()
+    kind = serializers.CharField()
+    data = serializers.JSONField(help_text="The numbers behind the event: actual vs expected, the probe...")
+
+
+class OutageSerializer(serializers.Serializer):
+    class Meta:
+        ref_name = "Outage"
+
+    id = serializers.IntegerField()
+    service = serializers.CharField(source="service.slug")
+    status = serializers.CharField()
+    confidence = serializers.CharField(help_text="confirmed (reports and probes), crowd (reports), probe (probes).")
+    level = serializers.CharField()
+    started_at = serializers.DateTimeField()
+    resolved_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the outage was declared over: its end, confirmed by a quiet spell."
+    )
+    ended_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When reports and probes were back to normal: the outage's real end (its duration is "
+        "ended_at - started_at). null while open.",
+    )
+    acknowledged_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the service's team posted its first status update (outages/{id}/updates/)."
+    )
+    team_state = serializers.CharField(
+        allow_blank=True,
+        help_text="The state of the team's latest status update (investigating, identified, monitoring, resolved); "
+        "empty before the first. The team's word: the outage itself resolves when reports and probes are normal.",
+    )
+    peak_at = serializers.DateTimeField(allow_null=True)
+    peak_count = serializers.IntegerField()
+    peak_expected = serializers.FloatField()
+    issue_types = serializers.JSONField(help_text="Counted reports during the outage by issue type.")
+    countries = serializers.JSONField(
+        help_text='Counted reports by country over the hours it spans; "??" counts those of unknown country.'
+    )
+
+
+class OutageCursorPagination(ExampleLinks, TimeCursorPagination):
+    # Newest first. A cursor, not page numbers: outages opening while a client pages would
+    # otherwise shift every numbered page and repeat or skip rows.
+    ordering = ("-started_at", "-id")
+    page_size = 50
+    max_page_size = 200
+    example_next = examples.OUTAGES_NEXT
+
+
+@extend_schema_view(get=extend_schema(examples=examples.OUTAGE_LIST))
+class OutageListApi(generics.ListAPIView):
+    """Outages, newest first, narrowed by service, status, confidence, issue type and time range.
+
+    Pages are cursors: follow `next` (and `previous`) as given; they keep their filters.
+    """
+
+    serializer_class = OutageSerializer
+    pagination_class = OutageCursorPagination
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = OutageFilter
+
+    def get_queryset(self) -> Any:
+        return outage_list()
+
+
+class OutageDetailApi(APIView):
+    """One outage with its timeline, in time order."""
+
+    class OutputSerializer(OutageSerializer):
+        class Meta:
+            ref_name = "OutageDetail"
+
+        timeline = OutageEventSerializer(many=True, source="events.all")
+
+    @extend_schema(responses=OutputSerializer, examples=examples.OUTAGE_DETAIL)
+    def get(self, request: Request, outage_id: int) -> Response:
+        outage = outage_get(outage_id=outage_id)
+        if outage is None:
+            raise exceptions.NotFound({"outage": [f"No outage with id {outage_id}."]})
+        return Response(self.OutputSerializer(outage).data)

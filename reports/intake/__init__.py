@@ -1,0 +1,1 @@
+"""Report intake: who reported (salted hashes only), from where, whether it counts, and storing it."""

@@ -1,0 +1,266 @@
+"""Writes: services, issue types, reports and status updates."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import InterfaceError, OperationalError, connection, transaction
+from django.utils import timezone
+from kombu.exceptions import KombuError
+
+from catalog.models import IssueType, Service
+from reports.intake import geo
+from reports.intake.identity import IPAddress, address_slot_hashes, reporter_hashes
+from reports.models import COMMENT_MAX_LENGTH, Channel, Report, ReporterCooldown
+
+logger = logging.getLogger(__name__)
+
+
+# C0/C1 control characters other than newline and tab: invisible in a page,
+# hostile in a terminal or a CSV export.
+_CONTROL = dict.fromkeys([*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F, *range(0x80, 0xA0)])
+
+
+def _clean_comment(comment: str) -> str:
+    comment = comment.replace("\r\n", "\n").translate(_CONTROL).strip()
+    if len(comment) > COMMENT_MAX_LENGTH:
+        raise ValidationError({"comment": [f"At most {COMMENT_MAX_LENGTH} characters (got {len(comment)})."]})
+    return comment
+
+
+def _clean_country(country: str) -> str:
+    if not country.strip():
+        return ""
+    code = geo.parse_country_code(country)
+    if code is None:
+        raise ValidationError(
+            {"country": [f"{country!r} is not an ISO 3166-1 alpha-2 country code (two letters, e.g. DE, US, GB)."]}
+        )
+    return code
+
+
+# One statement decides, so concurrent reports from one reporter count once on
+# any number of processes: insert the cooldown, or restart it only if it has
+# run out; a row comes back exactly when this report counts. PostgreSQL and
+# SQLite (3.35+) both run INSERT ... ON CONFLICT DO UPDATE ... WHERE atomically.
+_CLAIM_SQL = f"""
+INSERT INTO {ReporterCooldown._meta.db_table} (service_id, reporter, counted_until)
+VALUES (%s, %s, %s)
+ON CONFLICT (service_id, reporter) DO UPDATE SET counted_until = excluded.counted_until
+WHERE {ReporterCooldown._meta.db_table}.counted_until <= %s
+RETURNING 1
+"""  # noqa: S608 - table name from the model, values are parameters
+
+
+def _claim(*, service: Service, key: str, now: dt.datetime, cooldown: dt.timedelta) -> bool:
+    """Start a cooldown on `key` if none is running; True if this call started it."""
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_SQL, [service.pk, key, adapt(now + cooldown), adapt(now)])
+        return cursor.fetchone() is not None
+
+
+def _claim_count(
+    *, service: Service, hashes: list[str], slots: list[str], now: dt.datetime, cooldown: dt.timedelta
+) -> bool:
+    """Whether this report counts: its reporter is not cooling down, and its address has a free slot.
+
+    `hashes[1:]` are the reporter's hashes under earlier days' salts, consulted only so a
+    cooldown survives the midnight salt rotation. `slots` are the client address's reporter
+    slots (empty: no cap): a new reporter counts only by claiming one, so one address that
+    varies its user agent counts as at most len(slots) reporters per cooldown.
+    """
+    current, earlier = hashes[0], hashes[1:]
+    if (
+        earlier
+        and ReporterCooldown.objects.filter(service=service, reporter__in=earlier, counted_until__gt=now).exists()
+    ):
+        return False
+    if not _claim(service=service, key=current, now=now, cooldown=cooldown):
+        return False
+    # The reporter's cooldown stays claimed even when every slot is taken: it was seen, and
+    # repeating itself must not later take a slot another reporter behind the address frees.
+    return not slots or any(_claim(service=service, key=slot, now=now, cooldown=cooldown) for slot in slots)
+
+
+@dataclass(frozen=True)
+class ReportDraft:
+    """A report as it is received, before the database decides whether it counts.
+
+    The client is already reduced to hashes (its reporter hashes and its address's slots): a
+    draft that waits in the broker while the database is down holds no address either.
+    """
+
+    service: str  # slug
+    issue_type: str
+    channel: str
+    comment: str
+    country: str
+    created_at: dt.datetime
+    reporter_hashes: tuple[str, ...]
+    address_slots: tuple[str, ...]
+
+    def to_message(self) -> dict[str, Any]:
+        """JSON for a Celery message."""
+        return {**asdict(self), "created_at": self.created_at.isoformat()}
+
+    @classmethod
+    def from_message(cls, message: dict[str, Any]) -> ReportDraft:
+        fields = {**message, "created_at": dt.datetime.fromisoformat(message["created_at"])}
+        fields["reporter_hashes"] = tuple(fields["reporter_hashes"])
+        fields["address_slots"] = tuple(fields["address_slots"])
+        return cls(**fields)
+
+
+def report_draft(
+    *,
+    service: str,
+    issue_type_key: str,
+    channel: Channel,
+    client: IPAddress | None,
+    user_agent: str = "",
+    comment: str = "",
+    country: str = "",
+    now: dt.datetime | None = None,
+) -> ReportDraft:
+    """Check a report's own fields and reduce its client to hashes; needs no database.
+
+    Raises ValidationError naming the field for an over-long comment or a bad country code.
+    The client address hashes the reporter and finds the country, and is then forgotten.
+    """
+    now = now or timezone.now()
+    comment = _clean_comment(comment)
+    country = _clean_country(country) or geo.country_for(client)
+    cooldown = dt.timedelta(seconds=settings.OUTAGEHUB_REPORT_COOLDOWN_SECONDS)
+    per_address = settings.OUTAGEHUB_REPORTERS_PER_ADDRESS
+    # No cap without an address: "unknown" would make every such client share one address.
+    slots = address_slot_hashes(client, now, per_address) if client is not None and per_address else []
+    return ReportDraft(
+        service=service,
+        issue_type=issue_type_key,
+        channel=channel,
+        comment=comment,
+        country=country,
+        created_at=now,
+        reporter_hashes=tuple(reporter_hashes(client, user_agent, now, cooldown)),
+        address_slots=tuple(slots),
+    )
+
+
+def _issue_type_or_error(service: Service, key: str) -> IssueType:
+    if not service.active:
+        raise ValidationError({"service": [f"{service.name} is not taking reports."]})
+    issue_type = IssueType.objects.filter(service=service, key=key, active=True).first()
+    if issue_type is None:
+        keys = IssueType.objects.filter(service=service, active=True).values_list("key", flat=True)
+        allowed = ", ".join(keys) or "none"
+        raise ValidationError({"issue_type": [f"{key!r} is not an issue type of {service.name}. Allowed: {allowed}."]})
+    return issue_type
+
+
+def _report_store(*, service: Service, issue_type: IssueType, draft: ReportDraft) -> Report:
+    cooldown = dt.timedelta(seconds=settings.OUTAGEHUB_REPORT_COOLDOWN_SECONDS)
+    counted = _claim_count(
+        service=service,
+        hashes=list(draft.reporter_hashes),
+        slots=list(draft.address_slots),
+        now=draft.created_at,
+        cooldown=cooldown,
+    )
+    return Report.objects.create(
+        service=service,
+        issue_type=issue_type,
+        created_at=draft.created_at,
+        comment=draft.comment,
+        country=draft.country,
+        channel=draft.channel,
+        counted=counted,
+    )
+
+
+@transaction.atomic
+def report_create(
+    *,
+    service: Service,
+    issue_type_key: str,
+    channel: Channel,
+    client: IPAddress | None,
+    user_agent: str = "",
+    comment: str = "",
+    country: str = "",
+    now: dt.datetime | None = None,
+) -> Report:
+    """Store a report and decide whether it counts.
+
+    Raises ValidationError naming the field for an unknown issue type, an
+    over-long comment or a bad country code. The client address is used to
+    hash the reporter and look up the country, and is then forgotten.
+    """
+    issue_type = _issue_type_or_error(service, issue_type_key)
+    draft = report_draft(
+        service=service.slug,
+        issue_type_key=issue_type_key,
+        channel=channel,
+        client=client,
+        user_agent=user_agent,
+        comment=comment,
+        country=country,
+        now=now,
+    )
+    return _report_store(service=service, issue_type=issue_type, draft=draft)
+
+
+# What a lost database connection raises (a restart, a failover, a full pool): intake then
+# defers the report (report_defer) instead of losing it. Not IntegrityError and the like: those
+# are bugs or bad data, and retrying them would not help.
+DATABASE_DOWN = (InterfaceError, OperationalError)
+
+
+def report_defer(*, draft: ReportDraft) -> bool:
+    """Hand a report to the broker while the database is down; False if the broker is down too.
+
+    A worker stores it once the database is back (tasks.reports_ingest), so a database restart
+    loses no report. The draft holds hashes, not the address.
+    """
+    from reports.tasks import reports_ingest  # tasks import this module
+
+    try:
+        reports_ingest.delay(draft.to_message())
+    except (KombuError, OSError):
+        logger.exception("database and broker both unavailable: a report of %s was refused", draft.service)
+        return False
+    logger.warning("database unavailable: a report of %s waits in the broker", draft.service)
+    return True
+
+
+def report_ingest(*, draft: ReportDraft) -> Report | None:
+    """Store a report that waited in the broker while the database was down (see tasks.reports_ingest).
+
+    Counted as it would have been when it arrived: its cooldowns start at its own time. A report
+    for a service or issue type that has gone meanwhile is dropped (logged): None.
+    """
+    service = Service.objects.filter(slug=draft.service).first()
+    try:
+        if service is None:
+            raise ValidationError({"service": [f"No service {draft.service!r}."]})
+        with transaction.atomic():
+            issue_type = _issue_type_or_error(service, draft.issue_type)
+            return _report_store(service=service, issue_type=issue_type, draft=draft)
+    except ValidationError as exc:
+        logger.warning("dropped a deferred report of %s at %s: %s", draft.service, draft.created_at, exc.messages)
+        return None
+
+
+def cooldowns_prune(*, now: dt.datetime | None = None) -> int:
+    """Delete cooldowns that have run out; returns how many."""
+    now = now or timezone.now()
+    deleted, _ = ReporterCooldown.objects.filter(counted_until__lte=now).delete()
+    return deleted
+
+
+# --- Demo traffic (manage.py simulate, and a beat task under `make run`) ------

@@ -1,0 +1,69 @@
+"""Per-address rate limits: on filing reports (API and web form alike) and on anonymous API reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from redis.exceptions import RedisError
+from rest_framework.permissions import SAFE_METHODS
+from rest_framework.throttling import SimpleRateThrottle
+
+from outagehub import breaker
+from reports.intake.identity import address_key, client_ip
+from reports.models import ApiKey
+
+
+class AddressRateThrottle(SimpleRateThrottle):
+    """A rate per client address, read from the setting named by `rate_setting` on every request.
+
+    Read per request rather than at class definition (as DRF does) so tests and operators can
+    change it. The cache key is a keyed hash of the address, so not even the cache holds it.
+    When the cache is down the limiter fails open: refusing everyone because of an
+    infrastructure fault is worse than a burst getting through.
+    """
+
+    rate_setting: str
+
+    def get_rate(self) -> str:
+        return getattr(settings, self.rate_setting)
+
+    def get_cache_key(self, request: Any, view: Any) -> str:
+        return self.cache_format % {"scope": self.scope, "ident": address_key(client_ip(request.META))}
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        if not breaker.CACHE.closed:
+            return True  # the cache failed moments ago: fail open without waiting on it again
+        try:
+            return super().allow_request(request, view)
+        except (RedisError, OSError) as exc:
+            breaker.CACHE.failed(exc)
+            return True
+
+    def retry_after(self) -> int:
+        """Whole seconds until the client may try again (at least 1)."""
+        return max(1, int((self.wait() or 1) + 0.999))
+
+
+class ReportRateThrottle(AddressRateThrottle):
+    """OUTAGEHUB_REPORT_RATE_LIMIT reports per client address (losing a report to a cache fault is worse)."""
+
+    scope = "reports"
+    rate_setting = "OUTAGEHUB_REPORT_RATE_LIMIT"
+
+
+class ReadRateThrottle(AddressRateThrottle):
+    """OUTAGEHUB_READ_RATE_LIMIT reads (GET, HEAD, OPTIONS) per client address, over every API view.
+
+    The default throttle of every DRF view (REST_FRAMEWORK in settings); writes pass untouched,
+    so filing a report counts only against its own limit. A valid API key lifts it (a bad one
+    is a 401 before any throttle runs).
+    """
+
+    scope = "reads"
+    rate_setting = "OUTAGEHUB_READ_RATE_LIMIT"
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        if request.method not in SAFE_METHODS or isinstance(request.auth, ApiKey):
+            return True
+        return super().allow_request(request, view)

@@ -1,0 +1,1 @@
+"""Outages after detection: status updates from the service's team and signed webhooks."""

@@ -1,0 +1,1 @@
+"""Reads shared by the API and the pages: status and counts, series, outages."""

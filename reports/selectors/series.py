@@ -1,0 +1,360 @@
+"""Reads for time series: counted reports per bucket with the baseline, breakdowns, timelines, probe uptime.
+
+One rule for every read here, as in `selectors.report_counts`: closed minutes
+come from the rollups the detection tick maintains (ReportMinute,
+CountryHour, ServiceMinute; ProbeRollup for probes), and raw reports are
+counted only for the minutes after `DetectorState.last_minute`, which no
+rollup holds yet. Buckets are aligned to multiples of their size since the
+Unix epoch in UTC (so a day starts at 00:00 UTC); every series is continuous,
+a bucket without rows counting 0.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connections
+from django.db.models import Case, CharField, Count, F, IntegerField, Max, QuerySet, Sum, Value, When
+from django.db.models.functions import Cast, Substr, TruncDay, TruncHour, TruncMinute
+
+from catalog.models import IssueType, Service
+from outagehub.timebuckets import DAY, HOUR, MINUTE, bucket_floor, bucket_starts, rolled_split
+from probes.models import ProbeEvent
+from reports.detection.detector import bands
+from reports.intake.geo import country_name
+from reports.models import CountryHour, DetectorState, Level, OutageEvent, Report, ReportMinute, ServiceMinute
+
+ZERO = dt.timedelta(0)
+TIMELINE_MAX_ITEMS = 1000
+UNKNOWN_COUNTRY = "Unknown"
+
+_LEVEL_RANK = Case(
+    When(level=Level.OUTAGE, then=Value(2)),
+    When(level=Level.POSSIBLE, then=Value(1)),
+    default=Value(0),
+    output_field=IntegerField(),
+)
+_LEVEL_OF_RANK = (Level.OK, Level.POSSIBLE, Level.OUTAGE)
+
+
+def rolled_until(*, service: Service) -> dt.datetime | None:
+    """The end of the last minute the detection tick rolled up (exclusive), or None if it never ran."""
+    last = DetectorState.objects.filter(service=service).values_list("last_minute", flat=True).first()
+    return last + MINUTE if last else None
+
+
+def service_issue_types(*, service: Service) -> dict[str, IssueType]:
+    """All of a service's issue types by key, inactive ones too (their history stays readable)."""
+    return {t.key: t for t in IssueType.objects.filter(service=service)}
+
+
+def _bucket_key(rows: QuerySet[Any], field: str, size: dt.timedelta) -> Any:
+    """SQL grouping rows by the largest unit (day, hour, minute) `size` is a multiple of; Python folds the rest.
+
+    Django's Trunc functions on SQLite call back into Python for every row
+    (a second for a fortnight of minute rollups); there a prefix of the stored
+    UTC text ("YYYY-MM-DD HH:MM:SS") groups the same way natively.
+    """
+    unit = DAY if size % DAY == ZERO else HOUR if size % HOUR == ZERO else MINUTE
+    if connections[rows.db].vendor == "sqlite":
+        return Substr(Cast(field, CharField()), 1, {DAY: 10, HOUR: 13, MINUTE: 16}[unit])
+    return {DAY: TruncDay, HOUR: TruncHour, MINUTE: TruncMinute}[unit](field, tzinfo=dt.UTC)
+
+
+def _as_time(key: dt.datetime | str) -> dt.datetime:
+    """A `_bucket_key` value as an aware datetime (SQLite gives "YYYY-MM-DD[ HH[:MM]]", UTC)."""
+    return dt.datetime.fromisoformat(key).replace(tzinfo=dt.UTC) if isinstance(key, str) else key
+
+
+def _fold(rows: Iterable[tuple[dt.datetime | str, int]], size: dt.timedelta, into: dict[dt.datetime, int]) -> None:
+    for at, n in rows:
+        into[bucket_floor(_as_time(at), size)] += n or 0
+
+
+def _counted_reports(service: Service, since: dt.datetime, until: dt.datetime) -> QuerySet[Report]:
+    return Report.objects.filter(service=service, counted=True, created_at__gte=since, created_at__lt=until)
+
+
+# --- the report series -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SeriesBucket:
+    """One bucket of a service's report series.
+
+    `count`: counted reports starting in [start, start + size). `expected`: the
+    detector's expected counted reports over the same minutes, and `band` its
+    1st-99th percentile range (see `bands`); both None unless the detector has
+    processed every minute of the bucket. `level`: the worst level among the
+    minutes it has processed (None if none).
+    """
+
+    start: dt.datetime
+    count: int
+    expected: float | None = None
+    band: tuple[int, int] | None = None
+    level: str | None = None
+
+
+def report_series(
+    *,
+    service: Service,
+    since: dt.datetime,
+    until: dt.datetime,
+    size: dt.timedelta,
+    issue_type: IssueType | None = None,
+    country: str | None = None,
+) -> list[SeriesBucket]:
+    """Counted reports per bucket of `size` in [since, until), both aligned to `size`, oldest first.
+
+    With `issue_type` or `country` only counts are given (there is no baseline
+    per issue type or country). `country` ("" for unknown) needs `size` a
+    multiple of an hour: its counts come from the hourly rollups.
+    """
+    rolled = rolled_until(service=service)
+    if country is not None:
+        counts = _country_counts(service, since, until, size, country, rolled)
+    else:
+        counts = _minute_counts(service, since, until, size, issue_type, rolled)
+    starts = bucket_starts(since, until, size)
+    if issue_type is not None or country is not None:
+        return [SeriesBucket(start, counts.get(start, 0)) for start in starts]
+    baseline = _baseline(service, since, rolled_split(since, until, rolled), size)
+    complete = [b for b in baseline.values() if b.minutes * MINUTE == size]
+    ranges = bands([b.expected for b in complete], [bucket_dispersion(b.expected, b.spread) for b in complete])
+    for b, band in zip(complete, ranges, strict=True):
+        b.band = band
+    return [_series_bucket(start, counts.get(start, 0), baseline.get(start)) for start in starts]
+
+
+def _series_bucket(start: dt.datetime, count: int, b: _Baseline | None) -> SeriesBucket:
+    if b is None:
+        return SeriesBucket(start, count)
+    expected = round(b.expected, 3) if b.band is not None else None
+    return SeriesBucket(start, count, expected, b.band, _LEVEL_OF_RANK[b.rank])
+
+
+def _minute_counts(
+    service: Service,
+    since: dt.datetime,
+    until: dt.datetime,
+    size: dt.timedelta,
+    issue_type: IssueType | None,
+    rolled: dt.datetime | None,
+) -> dict[dt.datetime, int]:
+    split = rolled_split(since, until, rolled)
+    minutes = ReportMinute.objects.filter(service=service, minute__gte=since, minute__lt=split)
+    raw = _counted_reports(service, split, until)
+    if issue_type is not None:
+        minutes, raw = minutes.filter(issue_type=issue_type), raw.filter(issue_type=issue_type)
+    counts: dict[dt.datetime, int] = defaultdict(int)
+    _fold(_grouped(minutes, "minute", size, Sum("count")), size, counts)
+    _fold(_grouped(raw, "created_at", size, Count("id")), size, counts)
+    return counts
+
+
+def _grouped(
+    rows: QuerySet[Any], field: str, size: dt.timedelta, total: Any
+) -> Iterable[tuple[dt.datetime | str, int]]:
+    """(`_bucket_key`, total) per SQL group: the database sums, Python only folds the groups into buckets."""
+    key = _bucket_key(rows, field, size)
+    return rows.annotate(t=key).values("t").annotate(n=total).order_by().values_list("t", "n")
+
+
+def _country_counts(
+    service: Service,
+    since: dt.datetime,
+    until: dt.datetime,
+    size: dt.timedelta,
+    country: str,
+    rolled: dt.datetime | None,
+) -> dict[dt.datetime, int]:
+    # An hour is in CountryHour for good only once all its minutes are rolled up;
+    # the hour holding the rollup's end (and anything later) is counted raw.
+    split = rolled_split(since, until, bucket_floor(rolled, HOUR) if rolled else None)
+    hours = CountryHour.objects.filter(service=service, country=country, hour__gte=since, hour__lt=split)
+    raw = _counted_reports(service, split, until).filter(country=country)
+    counts: dict[dt.datetime, int] = defaultdict(int)
+    _fold(_grouped(hours, "hour", size, Sum("count")), size, counts)
+    _fold(_grouped(raw, "created_at", size, Count("id")), size, counts)
+    return counts
+
+
+# A minute's variance beyond Poisson under the detector's negative binomial: dispersion x mean^2.
+EXTRA_VARIANCE = F("dispersion") * F("expected") * F("expected")
+
+
+def bucket_dispersion(expected: float, spread: float) -> float:
+    """The dispersion of a sum of minutes that vary independently, each NB(mean, dispersion).
+
+    Matching the variance: sum(mean) + sum(dispersion x mean^2) = E + k x E^2, so
+    k = spread / E^2. (Taking the largest minute's dispersion for the whole sum, as
+    before, made a 15-minute band about fifteen times too wide in its extra variance.)
+    """
+    return spread / (expected * expected) if expected > 0 else 0.0
+
+
+@dataclass
+class _Baseline:
+    """What the detector saw over one bucket's minutes (as far as it has processed them)."""
+
+    expected: float = 0.0  # summed over the minutes
+    spread: float = 0.0  # the summed extra-Poisson variance of the minutes (dispersion x expected^2)
+    rank: int = 0  # the worst level, as an index of _LEVEL_OF_RANK
+    minutes: int = 0  # how many minutes it processed
+    band: tuple[int, int] | None = None
+
+
+def _baseline(
+    service: Service, since: dt.datetime, until: dt.datetime, size: dt.timedelta
+) -> dict[dt.datetime, _Baseline]:
+    processed = ServiceMinute.objects.filter(service=service, minute__gte=since, minute__lt=until)
+    rows = (
+        processed.annotate(t=_bucket_key(processed, "minute", size))
+        .values("t")
+        .annotate(e=Sum("expected"), q=Sum(EXTRA_VARIANCE), r=Max(_LEVEL_RANK), n=Count("id"))
+        .order_by()
+        .values_list("t", "e", "q", "r", "n")
+    )
+    buckets: dict[dt.datetime, _Baseline] = defaultdict(_Baseline)
+    for t, expected, spread, rank, minutes in rows:
+        b = buckets[bucket_floor(_as_time(t), size)]
+        b.expected += expected
+        b.spread += spread or 0.0
+        b.rank = max(b.rank, rank)
+        b.minutes += minutes
+    return buckets
+
+
+# --- breakdown ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Share:
+    """Counted reports of one issue type or country, and their percentage of the group's total."""
+
+    key: str  # issue type key, or ISO 3166-1 alpha-2 country code ("" when unknown)
+    label: str  # issue type label, or country name
+    count: int
+    percent: float
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    total: int  # counted reports in the window (the sum of the issue types)
+    issue_types: list[Share]
+    countries: list[Share]
+
+
+def report_breakdown(*, service: Service, since: dt.datetime, until: dt.datetime) -> Breakdown:
+    """Counted reports in [since, until) (whole minutes) by issue type, and by country, each by count.
+
+    Countries come from the hourly rollups, so they cover the whole UTC hours
+    overlapping the window (up to an hour more at either end than the issue
+    types); their percentages are of their own total.
+    """
+    rolled = rolled_until(service=service)
+    by_type = _type_counts(service, since, until, rolled)
+    types = [t for t in IssueType.objects.filter(service=service) if t.active or by_type.get(t.pk)]
+    total = sum(by_type.values())
+    issue_types = [Share(t.key, t.label, by_type.get(t.pk, 0), _percent(by_type.get(t.pk, 0), total)) for t in types]
+    issue_types.sort(key=lambda s: -s.count)  # stable: ties keep the catalog's order
+    by_country = _country_totals(service, bucket_floor(since, HOUR), until, rolled)
+    country_total = sum(by_country.values())
+    countries = [
+        Share(code, country_name(code) or UNKNOWN_COUNTRY, n, _percent(n, country_total))
+        for code, n in sorted(by_country.items(), key=lambda kv: (-kv[1], kv[0]))
+    ]
+    return Breakdown(total, issue_types, countries)
+
+
+def _percent(count: int, total: int) -> float:
+    return round(100 * count / total, 1) if total else 0.0
+
+
+def _type_counts(
+    service: Service, since: dt.datetime, until: dt.datetime, rolled: dt.datetime | None
+) -> dict[int, int]:
+    split = rolled_split(since, until, rolled)
+    counts: dict[int, int] = defaultdict(int)
+    minutes = ReportMinute.objects.filter(service=service, minute__gte=since, minute__lt=split)
+    for type_id, n in (
+        minutes.values("issue_type_id").annotate(n=Sum("count")).order_by().values_list("issue_type_id", "n")
+    ):
+        counts[type_id] += n
+    raw = _counted_reports(service, split, until)
+    for type_id, n in raw.values("issue_type_id").annotate(n=Count("id")).order_by().values_list("issue_type_id", "n"):
+        counts[type_id] += n
+    return counts
+
+
+def _country_totals(
+    service: Service, since: dt.datetime, until: dt.datetime, rolled: dt.datetime | None
+) -> dict[str, int]:
+    split = rolled_split(since, until, bucket_floor(rolled, HOUR) if rolled else None)
+    counts: dict[str, int] = defaultdict(int)
+    hours = CountryHour.objects.filter(service=service, hour__gte=since, hour__lt=split)
+    for code, n in hours.values("country").annotate(n=Sum("count")).order_by().values_list("country", "n"):
+        counts[code] += n
+    raw = _counted_reports(service, split, until)
+    for code, n in raw.values("country").annotate(n=Count("id")).order_by().values_list("country", "n"):
+        counts[code] += n
+    return counts
+
+
+# --- timeline ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimelineItem:
+    """An outage event or a probe's state change (by quorum of its regions)."""
+
+    at: dt.datetime
+    type: str  # "outage_event" or "probe_event"
+    kind: str  # the outage event's kind, or "probe_<new state>"
+    data: dict[str, Any]
+    outage: int | None = None
+    probe: dict[str, Any] | None = None  # {"id", "name"}
+
+
+def service_timeline(
+    *, service: Service, since: dt.datetime, until: dt.datetime, limit: int = TIMELINE_MAX_ITEMS
+) -> tuple[list[TimelineItem], bool]:
+    """Events of the service's outages and its enabled probes' state changes in [since, until), oldest first.
+
+    Returns the first `limit` items and whether there were more. At one instant
+    a probe's change comes before the outage events it caused.
+    """
+    outage_events = OutageEvent.objects.filter(outage__service=service, at__gte=since, at__lt=until).order_by(
+        "at", "id"
+    )[: limit + 1]
+    probe_events = (
+        ProbeEvent.objects.filter(probe__service=service, probe__enabled=True, region="", at__gte=since, at__lt=until)
+        .select_related("probe")
+        .order_by("at", "id")[: limit + 1]
+    )
+    keyed = [((e.at, 1, e.pk), _outage_item(e)) for e in outage_events]
+    keyed += [((e.at, 0, e.pk), _probe_item(e)) for e in probe_events]
+    keyed.sort(key=lambda pair: pair[0])
+    return [item for _, item in keyed[:limit]], len(keyed) > limit
+
+
+def _outage_item(event: OutageEvent) -> TimelineItem:
+    return TimelineItem(at=event.at, type="outage_event", kind=event.kind, data=event.data, outage=event.outage_id)
+
+
+def _probe_item(event: ProbeEvent) -> TimelineItem:
+    return TimelineItem(
+        at=event.at,
+        type="probe_event",
+        kind=f"probe_{event.to_state}",
+        data={"from_state": event.from_state, "to_state": event.to_state, "evidence": event.evidence},
+        probe={"id": event.probe_id, "name": event.probe.name},
+    )
+
+
+# --- probe uptime ------------------------------------------------------------------

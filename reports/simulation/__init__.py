@@ -1,0 +1,1 @@
+"""Demo traffic: a pure model of report arrivals (model.py) and the services that store it."""

@@ -1,0 +1,22 @@
+"""Reads the simulator needs: simulated services and their scheduled outages."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from catalog.models import Service
+from catalog.selectors import active_issue_types_prefetch
+from reports.models import SimulatedOutage
+from reports.simulation.model import SimOutage, SimService
+
+
+def sim_services() -> list[SimService]:
+    """Active services with demo traffic, as the simulator sees them."""
+    services = Service.objects.active().filter(demo_traffic__gt=0).prefetch_related(active_issue_types_prefetch())
+    return [SimService(s.slug, s.demo_traffic, tuple(it.key for it in s.active_issue_types)) for s in services]
+
+
+def sim_outages(*, start: dt.datetime, end: dt.datetime) -> list[SimOutage]:
+    """Injected outages overlapping [start, end)."""
+    rows = SimulatedOutage.objects.filter(starts_at__lt=end, ends_at__gt=start).select_related("service")
+    return [SimOutage(o.service.slug, o.issue_type_key, o.starts_at, o.ends_at, o.factor) for o in rows]

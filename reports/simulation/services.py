@@ -1,0 +1,90 @@
+"""Writes of the traffic simulator: scheduled outages and generated reports, stored through intake."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import random
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from catalog.models import IssueType, Service
+from reports.intake.identity import parse_ip
+from reports.intake.services import report_create
+from reports.models import Channel, SimulatedOutage, SimulatorClock
+from reports.simulation.model import MINUTE, SimReport, generate
+from reports.simulation.selectors import sim_outages, sim_services
+
+
+def simulated_outage_schedule(
+    *, service: Service, issue_type_key: str, starts_at: dt.datetime, ends_at: dt.datetime, factor: float
+) -> SimulatedOutage:
+    """Record an outage for the demo traffic generator to inject."""
+    if not IssueType.objects.filter(service=service, key=issue_type_key, active=True).exists():
+        raise ValidationError({"outage": [f"{issue_type_key!r} is not an issue type of {service.name}."]})
+    if ends_at <= starts_at or not math.isfinite(factor) or factor <= 1:
+        raise ValidationError({"outage": ["The outage needs a positive duration and a factor above 1."]})
+    return SimulatedOutage.objects.create(
+        service=service, issue_type_key=issue_type_key, starts_at=starts_at, ends_at=ends_at, factor=factor
+    )
+
+
+def simulated_reports_write(reports: Iterable[SimReport]) -> int:
+    """File simulated reports through `report_create`, the path real reports take."""
+    services = {s.slug: s for s in Service.objects.active()}
+    written = 0
+    for r in reports:
+        report_create(
+            service=services[r.slug],
+            issue_type_key=r.issue_type,
+            channel=Channel.API,
+            client=parse_ip(r.ip),
+            user_agent=r.user_agent,
+            comment=r.comment,
+            now=r.at,
+        )
+        written += 1
+    return written
+
+
+def simulated_traffic_generate(*, start: dt.datetime, end: dt.datetime, rng: random.Random) -> int:
+    """Generate and store demo traffic for the minutes in [start, end); returns the report count."""
+    services = sim_services()
+    outages = sim_outages(start=start, end=end)
+    return simulated_reports_write(generate(services, start, end, outages, rng))
+
+
+def simulator_tick(*, now: dt.datetime, rng: random.Random, max_minutes: int = 60) -> int:
+    """Fill the minutes since the last tick, up to the current one (exclusive).
+
+    The clock row is advanced with a conditional UPDATE inside the same
+    transaction as the writes: two workers or two beats cannot fill a minute
+    twice, and a crash leaves the minutes for the next tick. After a long
+    stop only the last `max_minutes` are filled.
+    """
+    current = now.replace(second=0, microsecond=0)
+    with transaction.atomic():
+        clock, _ = SimulatorClock.objects.get_or_create(id=1, defaults={"last_minute": current - MINUTE})
+        start = max(clock.last_minute, current - max_minutes * MINUTE)
+        if start >= current:
+            return 0
+        if not SimulatorClock.objects.filter(id=1, last_minute=clock.last_minute).update(last_minute=current):
+            return 0  # Another worker claimed these minutes.
+        return simulated_traffic_generate(start=start, end=current, rng=rng)
+
+
+def simulator_backfill(*, start: dt.datetime, end: dt.datetime, rng: random.Random) -> int:
+    """Generate history for the whole minutes in [start, end) and move the clock past them.
+
+    A partial last minute is left to the next tick, which fills whole minutes
+    only: otherwise it would be generated twice, partly in the future.
+    """
+    end_minute = end.replace(second=0, microsecond=0)
+    with transaction.atomic():
+        written = simulated_traffic_generate(start=start, end=end_minute, rng=rng)
+        clock, created = SimulatorClock.objects.get_or_create(id=1, defaults={"last_minute": end_minute})
+        if not created and clock.last_minute < end_minute:
+            SimulatorClock.objects.filter(id=1, last_minute__lt=end_minute).update(last_minute=end_minute)
+    return written

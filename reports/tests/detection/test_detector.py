@@ -1,0 +1,321 @@
+"""The detector and the outage tracker as pure functions over plain series."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+
+import pytest
+
+from reports.detection.detector import (
+    OK,
+    OUTAGE,
+    POSSIBLE,
+    Detector,
+    Params,
+    Tracker,
+    detect_series,
+    infer_interval,
+    nb_sf,
+)
+from reports.simulation.model import daily_curve, poisson, simulate_counts
+
+MINUTE = dt.timedelta(minutes=1)
+START = dt.datetime(2026, 9, 7, tzinfo=dt.UTC)  # a Monday
+
+
+def series(volume: float, days: float, seed: int = 1, spikes=()) -> tuple[list[dt.datetime], list[int]]:
+    minutes = int(days * 1440)
+    counts = simulate_counts(volume, START, minutes, random.Random(seed), spikes=spikes)
+    return [START + i * MINUTE for i in range(minutes)], counts
+
+
+def test_tail_probability_matches_poisson_and_widens_with_dispersion():
+    # P(X >= 10 | Poisson(2)) = 4.6e-5
+    assert nb_sf(10, 2.0, 0.0) == pytest.approx(4.6498e-5, rel=1e-3)
+    assert nb_sf(10, 2.0, 0.5) > 100 * nb_sf(10, 2.0, 0.0)
+    assert nb_sf(0, 2.0, 0.0) == 1.0
+    assert nb_sf(1, 0.0, 0.0) == 0.0
+
+
+def test_baseline_learns_the_daily_curve():
+    times, counts = series(10, 14)
+    detector = Detector(1.0)
+    for at, c in zip(times, counts, strict=True):
+        detector.update(at, c)
+    next_day = START + dt.timedelta(days=14)
+    for hour in (3, 7, 12, 19):
+        at = next_day + dt.timedelta(hours=hour)
+        truth = 10 * daily_curve(at) * 1.03  # the simulator's noise has mean 1.03
+        assert detector.expected_at(at) == pytest.approx(truth, rel=0.2), hour
+
+
+def test_a_young_service_neither_alarms_on_its_second_report_nor_is_blind():
+    times = [START + i * MINUTE for i in range(180)]
+    counts = [0] * 180
+    counts[30], counts[31] = 1, 1  # two lonely reports
+    assert detect_series(times, counts, interval_minutes=1.0).alerts == []
+    counts[100:105] = [3, 3, 3, 3, 3]  # a burst of 15 reporters in 5 minutes
+    alerts = detect_series(times, counts, interval_minutes=1.0).alerts
+    assert alerts and START + 100 * MINUTE <= alerts[0] <= START + 105 * MINUTE
+
+
+def test_quiet_weeks_open_no_outage():
+    for volume in (0.05, 2, 40):
+        times, counts = series(volume, 14, seed=7)
+        result = detect_series(times, counts, interval_minutes=1.0)
+        late = [a for a in result.alerts if a > START + dt.timedelta(days=2)]
+        assert late == [], volume
+
+
+def test_a_five_fold_spike_opens_within_minutes_and_resolves_after_it_ends():
+    at = START + dt.timedelta(days=6, hours=18)
+    times, counts = series(2, 7, seed=3, spikes=[(at, at + 40 * MINUTE, 5)])
+    result = detect_series(times, counts, interval_minutes=1.0)
+    assert len(result.outages) == 1
+    outage = result.outages[0]
+    assert at <= outage.start <= at + 5 * MINUTE
+    assert outage.end is not None and at + 40 * MINUTE <= outage.end <= at + 50 * MINUTE
+    assert at <= outage.peak < at + 40 * MINUTE
+    assert result.alerts == [outage.start]
+
+
+def test_a_surge_does_not_become_the_baseline():
+    at = START + dt.timedelta(days=5, hours=12)
+    times, counts = series(2, 6, seed=4, spikes=[(at, at + 180 * MINUTE, 10)])
+    detector = Detector(1.0)
+    before = None
+    for t, c in zip(times, counts, strict=True):
+        if t == at:
+            before = detector.expected_at(at + 200 * MINUTE)
+        detector.update(t, c)
+        if t == at + 179 * MINUTE:
+            break
+    after = detector.expected_at(at + 200 * MINUTE)
+    assert after < before * 1.3  # three hours at 10x moved the expectation little
+
+
+def test_a_short_blip_is_not_an_outage():
+    at = START + dt.timedelta(days=5, hours=15)
+    times, counts = series(2, 6, seed=5)
+    index = int((at - START) / MINUTE)
+    counts[index] += 4  # one minute with a few extra reports
+    result = detect_series(times, counts, interval_minutes=1.0)
+    assert [a for a in result.alerts if a > START + dt.timedelta(days=1)] == []
+
+
+def test_state_round_trips_and_continues_identically():
+    times, counts = series(3, 3, seed=6)
+    a, b = Detector(1.0), Detector(1.0)
+    half = len(times) // 2
+    for t, c in zip(times[:half], counts[:half], strict=True):
+        a.update(t, c)
+        b.update(t, c)
+    b = Detector.from_state(json.loads(json.dumps(b.to_state())))  # as DetectorState stores it
+    for t, c in zip(times[half:], counts[half:], strict=True):
+        sa, sb = a.update(t, c), b.update(t, c)
+        assert (sa.level, round(sa.expected, 9)) == (sb.level, round(sb.expected, 9))
+
+
+def test_tracker_needs_two_elevated_rows_unless_the_evidence_is_overwhelming():
+    params = Params()
+    tracker = Tracker(params)
+    step = _step(level=OUTAGE, p=1e-8)
+    assert tracker.update(step) == []  # first elevated row: wait for a second
+    opened = tracker.update(_step(level=OUTAGE, p=1e-8, minute=1))
+    assert [t.kind for t in opened][:1] == ["opened"]
+    fresh = Tracker(params)
+    assert [t.kind for t in fresh.update(_step(level=OUTAGE, p=1e-15))][:1] == ["opened"]
+
+
+def test_tracker_resolves_after_quiet_minutes_and_reopens_on_a_new_spike():
+    params = Params(resolve_minutes=3, reopen_minutes=10)
+    tracker = Tracker(params)
+    tracker.update(_step(level=OUTAGE, p=1e-15))
+    kinds = [t.kind for m in range(1, 4) for t in tracker.update(_step(minute=m))]
+    assert kinds == ["resolved"]
+    reopened = tracker.update(_step(level=OUTAGE, short=OUTAGE, p=1e-15, minute=6))
+    assert [t.kind for t in reopened][:1] == ["reopened"]
+
+
+def test_probe_down_opens_and_holds_an_outage():
+    tracker = Tracker(Params(resolve_minutes=2))
+
+    def kinds(step, probe_down=False):
+        return [t.kind for t in tracker.update(step, probe_down=probe_down) if t.kind != "peak"]
+
+    assert kinds(_step(), probe_down=True) == ["opened"]
+    assert kinds(_step(minute=1), probe_down=True) == []
+    assert kinds(_step(minute=2), probe_down=True) == []
+    assert kinds(_step(minute=3)) + kinds(_step(minute=4)) == ["resolved"]
+
+
+def test_interval_is_inferred_from_the_spacing():
+    times = [START + i * dt.timedelta(minutes=5) for i in range(10)]
+    times.insert(5, times[4] + dt.timedelta(minutes=1))  # an odd duplicate-ish row
+    assert infer_interval(times) == 5.0
+
+
+def _step(level=OK, p=1.0, minute=0, short=None):
+    from reports.detection.detector import Step
+
+    quiet = level == OK
+    return Step(
+        at=START + minute * MINUTE,
+        count=20 if level != OK else 1,
+        expected=1.0,
+        dispersion=0.0,
+        level=level,
+        p_value=p,
+        window_minutes=1.0,
+        window_count=20 if level != OK else 1,
+        window_expected=1.0,
+        quiet=quiet,
+        short_level=short or (level if level != POSSIBLE else POSSIBLE),
+    )
+
+
+def test_problems_rank_by_count_and_flag_only_the_type_far_above_its_share():
+    from reports.detection.detector import problems
+
+    usual = {"server": 50.0, "payment": 25.0, "shipping": 25.0}
+    result = problems({"server": 10, "payment": 40, "shipping": 5}, usual, total_expected=20.0)
+    assert [(p.key, p.percent, p.spiking) for p in result] == [
+        ("payment", 72.7, True),
+        ("server", 18.2, False),
+        ("shipping", 9.1, False),
+    ]
+    assert problems({}, {}, 0.0) == []
+
+
+def test_band_contains_the_expected_count_and_widens_with_dispersion():
+    from reports.detection.detector import band
+
+    low, high = band(20.0, 0.0)
+    assert low < 20 < high
+    wide = band(20.0, 0.5)
+    assert wide[0] <= low and wide[1] > high
+    assert band(0.0, 0.0) == (0, 0)
+
+
+def test_tracker_level_changes_are_damped_and_recorded():
+    tracker = Tracker(Params())
+    tracker.update(_step(level=OUTAGE, p=1e-15))
+    # One minute at "possible" is not a level change; three are.
+    assert [t.kind for t in tracker.update(_step(level=POSSIBLE, p=1e-5, minute=1))] == []
+    tracker.update(_step(level=POSSIBLE, p=1e-5, minute=2))
+    changes = [t for t in tracker.update(_step(level=POSSIBLE, p=1e-5, minute=3)) if t.kind == "level_changed"]
+    assert [(t.data["from"], t.data["to"]) for t in changes] == [(OUTAGE, POSSIBLE)]
+    for minute in (4, 5):
+        tracker.update(_step(level=OUTAGE, p=1e-8, minute=minute))
+    back = [t for t in tracker.update(_step(level=OUTAGE, p=1e-8, minute=6)) if t.kind == "level_changed"]
+    assert [(t.data["from"], t.data["to"]) for t in back] == [(POSSIBLE, OUTAGE)]
+
+
+def test_a_lasting_level_shift_becomes_the_new_normal_within_a_day():
+    shift = START + dt.timedelta(days=5)
+    times, counts = series(2, 8, seed=8, spikes=[(shift, START + dt.timedelta(days=8), 3)])
+    result = detect_series(times, counts, interval_minutes=1.0)
+    assert result.alerts and result.alerts[0] < shift + dt.timedelta(hours=3), "tripling is first an outage"
+    assert [a for a in result.alerts if a > shift + dt.timedelta(hours=24)] == []
+    assert all(o.end is not None for o in result.outages)
+
+
+# --- real count series: coarse rows, overdispersion, weeks, drops, gaps ----------
+
+
+def gamma_poisson(rng: random.Random, mean: float, dispersion: float) -> int:
+    """A count whose rate is gamma distributed around `mean`: negative binomial with 1/size `dispersion`."""
+    return poisson(rng, rng.gammavariate(1 / dispersion, dispersion * mean))
+
+
+def test_overdispersed_five_minute_counts_stay_quiet_and_a_five_fold_hour_still_opens():
+    # Real counts (tweets, requests) vary far more than Poisson: rates spread +-55% row to row.
+    rng = random.Random(12)
+    hour = START + dt.timedelta(days=18, hours=17)
+    times = [START + i * 5 * MINUTE for i in range(21 * 288)]
+    counts = [
+        gamma_poisson(rng, 30 * daily_curve(at) * (5 if hour <= at < hour + 60 * MINUTE else 1), 0.3) for at in times
+    ]
+    result = detect_series(times, counts, interval_minutes=5.0)
+    late = [a for a in result.alerts if a > START + dt.timedelta(days=3)]
+    assert late and hour <= late[0] <= hour + 15 * MINUTE
+    assert all(a <= hour + 60 * MINUTE for a in late), "quiet days stay quiet"
+
+
+def test_a_weekly_pattern_is_learned_while_a_one_off_surge_still_opens():
+    # Half-hourly counts of a busy service whose weekend nights are four times its weekday nights
+    # (taxis): the weekends alarm at first, then are learned from the weekends themselves.
+    rng = random.Random(11)
+    surge = START + dt.timedelta(days=24, hours=14)  # a Thursday afternoon, five-fold for two hours
+    times = [START + i * 30 * MINUTE for i in range(35 * 48)]
+    counts = []
+    for at in times:
+        mean = 200 * daily_curve(at) * (4 if at.weekday() >= 5 and 1 <= at.hour < 5 else 1)
+        counts.append(gamma_poisson(rng, mean * (5 if surge <= at < surge + 120 * MINUTE else 1), 0.02))
+    result = detect_series(times, counts, interval_minutes=30.0)
+    assert [a for a in result.alerts if a >= START + dt.timedelta(days=14)] == [surge]
+
+
+def test_an_elevation_that_recurs_at_the_same_time_of_day_is_learned_a_lone_one_is_not():
+    rng = random.Random(3)
+    times = [START + i * 30 * MINUTE for i in range(10 * 48)]
+    counts = [gamma_poisson(rng, 100 * daily_curve(at), 0.02) for at in times]
+    next_ten = START + dt.timedelta(days=10, hours=10)
+
+    def expected_after(surge_days: set[int]) -> float:
+        detector = Detector(30.0)
+        for at, count in zip(times, counts, strict=True):
+            surge = (at - START).days in surge_days and at.time() == dt.time(10)
+            detector.update(at, count + 80 if surge else count)  # ~23 usually: a fourfold surge
+        return detector.expected_at(next_ten)
+
+    usual = expected_after(set())
+    assert expected_after({8}) < 1.15 * usual, "one surge is an outlier: it barely teaches"
+    assert expected_after({8, 9}) > 1.3 * usual, "the same surge the next day is a pattern"
+
+
+def test_a_holiday_does_not_blunt_the_test():
+    # A busy, regular series (dispersion ~0.008) has a day at 40%: that drop is not noise to learn.
+    rng = random.Random(4)
+    surge = START + dt.timedelta(days=24, hours=17)
+    times = [START + i * 30 * MINUTE for i in range(28 * 48)]
+    counts = []
+    for at in times:
+        mean = 2000 * daily_curve(at) * (0.4 if (at - START).days == 16 else 1)
+        counts.append(gamma_poisson(rng, mean * (2.5 if surge <= at < surge + 120 * MINUTE else 1), 0.003))
+    result = detect_series(times, counts, interval_minutes=30.0)
+    before, after = result.steps[16 * 48].dispersion, result.steps[17 * 48].dispersion
+    assert after < 1.2 * before
+    assert [a for a in result.alerts if a > START + dt.timedelta(days=2)] == [surge]
+
+
+def test_an_implausible_silence_is_a_broken_feed_not_a_lesson():
+    counts = simulate_counts(40, START, 5 * 1440, random.Random(5))
+    times = [START + i * MINUTE for i in range(len(counts))]
+    gap = list(counts)
+    gap[4 * 1440 + 14 * 60 : 4 * 1440 + 18 * 60] = [0] * 240  # four hours without a single report
+    later = START + dt.timedelta(days=5, hours=15)
+    expected = []
+    for series_counts in (counts, gap):
+        detector = Detector(1.0)
+        for at, c in zip(times, series_counts, strict=True):
+            detector.update(at, c)
+        expected.append(detector.expected_at(later))
+    assert expected[1] == pytest.approx(expected[0], rel=0.05)
+    assert [a for a in detect_series(times, gap, interval_minutes=1.0).alerts if a > START + dt.timedelta(days=1)] == []
+
+
+def test_a_state_saved_before_the_weekly_and_silence_fields_still_loads():
+    times, counts = series(3, 2, seed=6)
+    detector = Detector(1.0)
+    for at, c in zip(times, counts, strict=True):
+        detector.update(at, c)
+    state = detector.to_state()
+    for key in ("elevated_day", "kind_spread", "silent_minutes"):
+        state.pop(key)
+    restored = Detector.from_state(json.loads(json.dumps(state)))
+    next_minute = times[-1] + MINUTE
+    assert restored.expected_at(next_minute) == pytest.approx(detector.expected_at(next_minute), rel=1e-6)
+    assert restored.update(next_minute, 3).level == detector.update(next_minute, 3).level

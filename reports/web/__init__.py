@@ -1,0 +1,1 @@
+"""Public pages: server-rendered HTML with inline SVG charts (charts.py is pure)."""
