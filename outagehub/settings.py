@@ -104,6 +104,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "django_filters",
+    "corsheaders",
     "drf_spectacular",
     # Swagger UI's files, served from /static/ like ours: the API docs load nothing from a CDN.
     "drf_spectacular_sidecar",
@@ -117,7 +118,8 @@ MIDDLEWARE = [
     "outagehub.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    # /api/ only: CORS outermost so that 304s and errors of reads carry it too.
+    # /api/ only: CORS (django-cors-headers, reads only) outside the conditional GET, so that
+    # 304s and errors of reads carry it too, and before CommonMiddleware, so its redirects do.
     "outagehub.api.http.ApiCorsMiddleware",
     "outagehub.api.http.ApiConditionalGetMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -282,6 +284,18 @@ LOGGING = {
         "httpcore": {"level": "WARNING"},
     },
 }
+
+# --- CORS (django-cors-headers) ---------------------------------------------------
+# Reads under /api/ from any origin; outagehub.api.http.ApiCorsMiddleware gives CORS headers only to
+# the methods below (and preflights for them), so cross-site writes stay refused by the browser.
+CORS_URLS_REGEX = r"^/api/"
+CORS_ALLOW_ALL_ORIGINS = True  # "*", without credentials: the API reads no cookies
+CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS"]
+# Request headers a cross-origin read may send: API keys and revalidation.
+CORS_ALLOW_HEADERS = ["Authorization", "X-Api-Key", "If-None-Match", "If-Modified-Since"]
+# Response headers a cross-origin script may read besides the CORS-safelisted ones.
+CORS_EXPOSE_HEADERS = ["ETag", "Retry-After"]
+CORS_PREFLIGHT_MAX_AGE = 86400  # seconds; browsers cap it lower (Chromium: 2 hours)
 
 # --- REST framework ---------------------------------------------------------
 REST_FRAMEWORK = {

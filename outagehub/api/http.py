@@ -1,6 +1,7 @@
 """HTTP around the public API: cross-origin reads, Cache-Control and conditional GET.
 
 Only paths under /api/ are touched; the HTML pages and /static/ keep their own headers.
+CORS is django-cors-headers, configured in settings (CORS_*) and kept to reads here.
 """
 
 from __future__ import annotations
@@ -9,9 +10,11 @@ import hashlib
 import time
 from collections.abc import Callable
 
+from corsheaders.conf import conf as cors_conf
+from corsheaders.middleware import CorsMiddleware
 from django.conf import settings
 from django.core.cache import caches
-from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
+from django.http import HttpRequest, HttpResponseBase, JsonResponse
 from django.utils.cache import get_conditional_response, set_response_etag
 from django.utils.http import http_date, parse_http_date_safe
 from redis.exceptions import RedisError
@@ -21,13 +24,6 @@ from outagehub.api.errors import error_body
 
 API_PREFIX = "/api/"
 READS = frozenset({"GET", "HEAD"})
-
-CORS_ALLOW_METHODS = "GET, HEAD, OPTIONS"
-# Request headers a cross-origin read may send: API keys and revalidation.
-CORS_ALLOW_HEADERS = "Authorization, X-Api-Key, If-None-Match, If-Modified-Since"
-# Response headers a cross-origin script may read besides the CORS-safelisted ones.
-CORS_EXPOSE_HEADERS = "ETag, Retry-After"
-CORS_PREFLIGHT_MAX_AGE = 86400  # seconds; browsers cap it lower (Chromium: 2 hours)
 
 # The cache holding, per URL, the ETag last served and since when (see _last_modified).
 LAST_MODIFIED_CACHE = "conditional"
@@ -41,38 +37,35 @@ def _is_api(request: HttpRequest) -> bool:
     return request.path.startswith(API_PREFIX)
 
 
-class ApiCorsMiddleware:
-    """Reads under /api/ are open to every origin; writes stay same-origin.
+class ApiCorsMiddleware(CorsMiddleware):
+    """django-cors-headers, for reads only: reads under /api/ are open to every origin, writes stay same-origin.
 
-    A preflight for GET or HEAD is answered here, before any view. Writes (and preflights for
-    them) get no CORS headers, so a browser never lets another site file reports or read the
-    answers to its attempts. The origin is always "*", without credentials: nothing here
-    depends on cookies.
+    The library puts CORS headers on every method under CORS_URLS_REGEX, and its
+    CORS_ALLOW_METHODS cannot keep writes out: POST is a CORS-safelisted method, which a browser
+    allows whatever Access-Control-Allow-Methods says, and a form-like POST is sent without any
+    preflight. So only a request for a method in CORS_ALLOW_METHODS (for a preflight, the one it
+    asks about) gets CORS headers; a write, or a preflight for one, gets none, and a browser
+    never lets another site file reports or read the answers to its attempts. The origin is
+    always "*", without credentials: nothing here depends on cookies.
     """
 
-    def __init__(self, get_response: Handler) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponseBase:
-        if not _is_api(request):
-            return self.get_response(request)
-        if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
-            return self._preflight(request)
-        response = self.get_response(request)
-        if request.method in READS:
-            response["Access-Control-Allow-Origin"] = "*"
-            response["Access-Control-Expose-Headers"] = CORS_EXPOSE_HEADERS
+    def check_preflight(self, request: HttpRequest) -> HttpResponseBase | None:
+        response = super().check_preflight(request)  # answered here, before any view
+        if response is not None:
+            request.get_host()  # a Host not allowed is refused here as everywhere (DisallowedHost: 400)
         return response
 
-    def _preflight(self, request: HttpRequest) -> HttpResponse:
-        request.get_host()  # a Host not allowed is refused here as everywhere (DisallowedHost: 400)
-        response = HttpResponse(status=204)
-        if request.headers["Access-Control-Request-Method"] in READS:
-            response["Access-Control-Allow-Origin"] = "*"
-            response["Access-Control-Allow-Methods"] = CORS_ALLOW_METHODS
-            response["Access-Control-Allow-Headers"] = CORS_ALLOW_HEADERS
-            response["Access-Control-Max-Age"] = str(CORS_PREFLIGHT_MAX_AGE)
-        return response
+    def add_response_headers(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        if _cors_method(request) not in cors_conf.CORS_ALLOW_METHODS:
+            return response
+        return super().add_response_headers(request, response)
+
+
+def _cors_method(request: HttpRequest) -> str | None:
+    """The method a request asks cross-origin permission for: a preflight's requested one, else its own."""
+    if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
+        return request.headers["Access-Control-Request-Method"]
+    return request.method
 
 
 class ApiConditionalGetMiddleware:

@@ -31,6 +31,7 @@ CORS_HEADERS = {
     "Access-Control-Allow-Headers",
     "Access-Control-Expose-Headers",
     "Access-Control-Allow-Credentials",
+    "Access-Control-Max-Age",
 }
 
 
@@ -206,13 +207,22 @@ def test_cross_origin_reads_are_allowed_from_any_origin(api):
     assert not response.has_header("Access-Control-Allow-Credentials")
 
 
+def test_a_read_without_an_origin_has_no_cors_headers_and_varies_on_origin():
+    # django-cors-headers answers CORS only to requests that send an Origin; Vary keeps a shared
+    # cache from serving this copy to a cross-origin page, which would then be refused.
+    response = Client(REMOTE_ADDR=str(ALICE)).get(DETAIL)
+    assert response.status_code == 200
+    assert cors_headers(response) == set()
+    assert "origin" in response["Vary"].lower()
+
+
 def test_a_preflight_for_a_read_is_answered_before_any_view(api):
     response = api.options(
         "/api/v1/services/",
         HTTP_ACCESS_CONTROL_REQUEST_METHOD="GET",
         HTTP_ACCESS_CONTROL_REQUEST_HEADERS="x-api-key, if-none-match",
     )
-    assert response.status_code == 204
+    assert response.status_code == 200  # django-cors-headers' answer: 200 and no body
     assert response.content == b""
     assert response["Access-Control-Allow-Origin"] == "*"
     assert response["Access-Control-Allow-Methods"] == "GET, HEAD, OPTIONS"
@@ -223,8 +233,11 @@ def test_a_preflight_for_a_read_is_answered_before_any_view(api):
 
 @pytest.mark.parametrize("method", ["POST", "DELETE", "PUT"])
 def test_a_preflight_for_a_write_is_not_allowed(api, method):
-    response = api.options(REPORTS, HTTP_ACCESS_CONTROL_REQUEST_METHOD=method)
-    assert response.status_code == 204
+    response = api.options(
+        REPORTS, HTTP_ACCESS_CONTROL_REQUEST_METHOD=method, HTTP_ACCESS_CONTROL_REQUEST_HEADERS="content-type"
+    )
+    # Answered before any view, but with no Access-Control-Allow-Origin the browser refuses the write.
+    assert response.status_code == 200 and response.content == b""
     assert cors_headers(response) == set()
 
 

@@ -330,7 +330,7 @@ WEBHOOK_CREATE = [
     OpenApiExample(
         "Subscribed",
         response_only=True,
-        value={**WEBHOOK, "secret": "9c1f64be0d52a7e83b4f17d6c2a09e5f8d3b61c4a7e2f09b5d8c3a1e6f4b2d70"},
+        value={**WEBHOOK, "secret": "whsec_nB9kvg1Sp+g7TxfWwqCeX407YcSn4vCbXYw6Hm9LLXA="},
     ),
     invalid(
         "A URL that is not http and an unknown event",

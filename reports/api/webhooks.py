@@ -72,7 +72,10 @@ class WebhookCreatedSerializer(WebhookSerializer):
         ref_name = "WebhookCreated"
         fields = [*WebhookSerializer.Meta.fields, "secret"]
 
-    secret = serializers.CharField(help_text="Signs every delivery. Shown only in this response: store it now.")
+    secret = serializers.CharField(
+        help_text="Signs every delivery (`whsec_` and a base64 key, as Standard Webhooks has it). "
+        "Shown only in this response: store it now."
+    )
 
 
 class WebhookDeliverySerializer(serializers.ModelSerializer):
@@ -125,9 +128,11 @@ class WebhookPagination(ExampleLinks, PageNumberPagination):
 class WebhookListApi(OwnWebhookMixin, generics.ListAPIView):
     """The webhooks of the API key sent (scope `webhooks`), newest first; POST subscribes a URL.
 
-    Deliveries are POSTed as JSON with the headers `X-OutageHub-Event`, `X-OutageHub-Delivery`
-    (the delivery id), `X-OutageHub-Timestamp` (Unix seconds) and `X-OutageHub-Signature:
-    sha256=<hex>`, the HMAC-SHA256 keyed by the webhook's secret of `{timestamp}.{raw body}`.
+    Deliveries are POSTed as JSON and signed as Standard Webhooks (standardwebhooks.com) has it:
+    `webhook-id` (the same on every retry), `webhook-timestamp` (Unix seconds) and
+    `webhook-signature: v1,<base64>`, the HMAC-SHA256 of `{id}.{timestamp}.{raw body}` keyed by
+    the secret's base64 part decoded; any Standard Webhooks library verifies them with the secret.
+    `X-OutageHub-Event` names the event.
     A 2xx answer delivers; anything else is retried up to 6 attempts with exponential backoff.
     Targets must resolve to public addresses.
     """

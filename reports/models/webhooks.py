@@ -23,6 +23,7 @@ class Webhook(models.Model):
     events = models.JSONField(default=list, help_text="Values of WebhookEvent.")
     services = models.ManyToManyField(Service, blank=True, related_name="+", help_text="Empty for every service.")
     # Shown once, in the response that creates the webhook; deliveries are signed with it.
+    # `whsec_` and a base64 key, as Standard Webhooks has it (older rows: 64 hex characters).
     secret = models.CharField(max_length=64, editable=False)
     active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -62,3 +63,8 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} #{self.pk} to webhook {self.webhook_id} ({self.status})"
+
+    @property
+    def message_id(self) -> str:
+        """The `webhook-id` header: the same on every attempt of this delivery."""
+        return f"msg_{self.pk}"

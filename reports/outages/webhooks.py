@@ -1,5 +1,9 @@
 """Signed webhooks: subscriptions of an API key, dispatch of outage events, and one delivery attempt.
 
+Deliveries follow the Standard Webhooks spec (standardwebhooks.com): `webhook-id`, `webhook-timestamp`
+and `webhook-signature` headers, and secrets of the form `whsec_<base64 key>`, so receivers can
+verify them with any of the spec's libraries.
+
 A delivery is a row written in the same transaction as the outage change that caused it; it is
 sent by the `webhook_deliver` task after that transaction commits, retried with exponential
 backoff, and its every attempt is recorded on the row (the delivery log).
@@ -7,6 +11,7 @@ backoff, and its every attempt is recorded on the row (the delivery log).
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import hmac
@@ -42,13 +47,25 @@ BACKOFF_SECONDS = 30  # the wait after attempt n is BACKOFF_SECONDS * 2^(n-1): 3
 TIMEOUT_SECONDS = 10  # per connect, write and read of one attempt
 RESOLVE_TIMEOUT_SECONDS = 2  # checking a new subscription's host, inside its request
 ERROR_MAX_LENGTH = 500
-SIGNATURE_HEADER = "X-OutageHub-Signature"
+SECRET_PREFIX = "whsec_"  # noqa: S105 - the spec's marker for a secret, not one
+SECRET_BYTES = 32  # the HMAC key; the spec asks for 24 to 64
 
 
-def webhook_signature(*, secret: str, timestamp: int, body: bytes) -> str:
-    """The signature header's value: `sha256=` and the hex HMAC-SHA256 of `{timestamp}.{body}` keyed by the secret."""
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
+def webhook_secret_new() -> str:
+    """A new subscription's secret: `whsec_` and the base64 of SECRET_BYTES random bytes (50 characters)."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
+
+
+def webhook_signature(*, secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    """The `webhook-signature` header: `v1,` and the base64 HMAC-SHA256 of `{msg_id}.{timestamp}.{body}`.
+
+    The key is the secret's base64 part decoded, as the spec's libraries decode it. Secrets made
+    before we followed the spec (64 hex characters, no prefix) are valid base64 too, and those
+    libraries decode them the same way, so their subscribers keep verifying without a new secret.
+    """
+    key = base64.b64decode(secret.removeprefix(SECRET_PREFIX))
+    digest = hmac.new(key, f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
 
 
 # --- subscriptions ------------------------------------------------------------------
@@ -67,7 +84,7 @@ def webhook_create(*, owner: ApiKey, url: str, events: Iterable[str], services: 
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
-        webhook = Webhook.objects.create(owner=owner, url=url, events=events, secret=secrets.token_hex(32))
+        webhook = Webhook.objects.create(owner=owner, url=url, events=events, secret=webhook_secret_new())
         webhook.services.set(services)
     return webhook
 
@@ -177,13 +194,18 @@ class Attempt:
 
 def _send(delivery: WebhookDelivery, now: dt.datetime) -> Attempt:
     body = json.dumps(delivery.payload, separators=(",", ":")).encode()
+    # The id is the same on every retry, so receivers can drop duplicates with it; the timestamp
+    # and signature are those of this attempt, so a retry hours later is not refused as too old.
+    msg_id = delivery.message_id
     timestamp = int(now.timestamp())
     headers = {
         "Content-Type": "application/json",
         "X-OutageHub-Event": delivery.event,
-        "X-OutageHub-Delivery": str(delivery.pk),
-        "X-OutageHub-Timestamp": str(timestamp),
-        SIGNATURE_HEADER: webhook_signature(secret=delivery.webhook.secret, timestamp=timestamp, body=body),
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": webhook_signature(
+            secret=delivery.webhook.secret, msg_id=msg_id, timestamp=timestamp, body=body
+        ),
     }
     # The same private-address guard as probes; redirects are not followed (a 3xx is a failure).
     client = http_client(allow_private=settings.PROBES_ALLOW_PRIVATE, timeout=TIMEOUT_SECONDS, max_redirects=0)

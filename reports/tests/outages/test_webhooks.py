@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
-import hashlib
-import hmac
 import json
 
 import pytest
+import time_machine
 from django.test import Client
+from standardwebhooks import Webhook as StandardWebhook
+from standardwebhooks import WebhookVerificationError
 
 from catalog.tests.factories import make_service
 from outagehub.celery import app
@@ -16,7 +18,13 @@ from probes.tests.servers import HttpStub, Reply
 from reports.api.auth import api_key_create
 from reports.detection.tick import detection_tick
 from reports.models import DeliveryStatus, Outage, Webhook, WebhookDelivery, WebhookEvent
-from reports.outages.webhooks import MAX_ATTEMPTS, webhook_create, webhooks_dispatch
+from reports.outages.webhooks import (
+    MAX_ATTEMPTS,
+    webhook_create,
+    webhook_secret_new,
+    webhook_signature,
+    webhooks_dispatch,
+)
 from reports.tests.detection.test_tick import MINUTE, T0, scenario
 
 pytestmark = pytest.mark.django_db
@@ -59,7 +67,8 @@ def test_a_created_webhook_returns_its_secret_once_and_lists_without_it(shop, te
     body = {"url": "https://hooks.example/outagehub", "events": [OPENED], "services": [shop.slug]}
     created = Client().post(URL, body, content_type="application/json", **auth(key))
     assert created.status_code == 201
-    assert len(created.json()["secret"]) == 64
+    secret = created.json()["secret"]
+    assert secret.startswith("whsec_") and len(base64.b64decode(secret.removeprefix("whsec_"))) == 32
     assert created.json()["services"] == [shop.slug]
     listed = Client().get(URL, **auth(key)).json()["results"]
     assert [w["id"] for w in listed] == [created.json()["id"]]
@@ -156,10 +165,12 @@ def test_a_resolved_outage_is_announced_too(shop, team, django_capture_on_commit
 
 
 def verify(secret: str, headers: dict[str, str], body: bytes) -> bool:
-    """What a receiver does: recompute the HMAC over timestamp and raw body, compare in constant time."""
-    message = f"{headers['X-OutageHub-Timestamp']}.".encode() + body
-    expected = "sha256=" + hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, headers["X-OutageHub-Signature"])
+    """What a receiver does: hand the secret, headers and raw body to a Standard Webhooks library."""
+    try:
+        StandardWebhook(secret).verify(body, headers)
+    except WebhookVerificationError:
+        return False
+    return True
 
 
 class Receiver(HttpStub):
@@ -198,12 +209,57 @@ def test_a_delivery_is_signed_and_the_receiver_verifies_it(
     assert delivery.status == DeliveryStatus.DELIVERED and delivery.attempts == 1
     (seen,), (body,) = receiver.seen, receiver.bodies
     assert seen.method == "POST" and seen.headers["X-OutageHub-Event"] == OPENED
-    assert seen.headers["X-OutageHub-Delivery"] == str(delivery.pk)
+    assert seen.headers["webhook-id"] == f"msg_{delivery.pk}"
+    assert seen.headers["webhook-signature"].startswith("v1,")
     assert verify(webhook.secret, seen.headers, body)
-    assert not verify("another secret", seen.headers, body)
     sent = json.loads(body)
     assert (sent["id"], sent["event"]) == (delivery.pk, OPENED)
     assert sent["outage"]["service"] == shop.slug and sent["outage"]["peak_count"] == 12
+
+
+def test_a_tampered_delivery_or_another_secret_fails_verification(
+    shop, team, eager, settings, django_capture_on_commit_callbacks
+):
+    settings.PROBES_ALLOW_PRIVATE = True
+    with Receiver() as receiver:
+        webhook, _ = deliver(an_outage(shop), receiver.url("/hook"), team[0], django_capture_on_commit_callbacks)
+    (seen,), (body,) = receiver.seen, receiver.bodies
+    assert verify(webhook.secret, seen.headers, body)
+
+    assert not verify(webhook.secret, seen.headers, body.replace(b'"peak_count":12', b'"peak_count":13'))
+    assert not verify(webhook.secret, seen.headers, body + b" ")
+    assert not verify(webhook_secret_new(), seen.headers, body)
+    # The id and timestamp are signed too: neither can be swapped to replay the body.
+    assert not verify(webhook.secret, {**seen.headers, "webhook-id": "msg_999999"}, body)
+    timestamp = int(seen.headers["webhook-timestamp"])
+    assert not verify(webhook.secret, {**seen.headers, "webhook-timestamp": str(timestamp + 1)}, body)
+    # Receivers refuse a signature more than 5 minutes old (a replay).
+    with time_machine.travel(dt.datetime.fromtimestamp(timestamp + 6 * 60, tz=dt.UTC)):
+        assert not verify(webhook.secret, seen.headers, body)
+
+
+def test_a_secret_made_before_the_spec_still_verifies(shop, team, eager, settings, django_capture_on_commit_callbacks):
+    # 64 hex characters, no whsec_ prefix: valid base64, which every Standard Webhooks library decodes.
+    legacy = "9c1f64be0d52a7e83b4f17d6c2a09e5f8d3b61c4a7e2f09b5d8c3a1e6f4b2d70"
+    settings.PROBES_ALLOW_PRIVATE = True
+    with Receiver() as receiver:
+        webhook = webhook_create(owner=team[0], url=receiver.url("/hook"), events=[OPENED])
+        Webhook.objects.filter(pk=webhook.pk).update(secret=legacy)
+        with django_capture_on_commit_callbacks(execute=True):
+            webhooks_dispatch(outage=an_outage(shop), event=OPENED)
+    (seen,), (body,) = receiver.seen, receiver.bodies
+    assert verify(legacy, seen.headers, body)
+
+
+def test_the_signature_matches_the_specs_test_vector():
+    # The example in the Standard Webhooks specification, also used by its libraries' tests.
+    signature = webhook_signature(
+        secret="whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+        msg_id="msg_p5jXN8AQM9LWM0D4loKWxJek",
+        timestamp=1614265330,
+        body=b'{"test": 2432232314}',
+    )
+    assert signature == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
 
 
 def test_a_500_is_retried_and_then_delivered(shop, team, eager, settings, django_capture_on_commit_callbacks):
@@ -215,7 +271,10 @@ def test_a_500_is_retried_and_then_delivered(shop, team, eager, settings, django
     assert len(receiver.seen) == 2
     assert delivery.status == DeliveryStatus.DELIVERED
     assert (delivery.attempts, delivery.last_status_code, delivery.last_error) == (2, 200, "")
-    assert receiver.seen[0].headers["X-OutageHub-Delivery"] == receiver.seen[1].headers["X-OutageHub-Delivery"]
+    first, second = (seen.headers for seen in receiver.seen)
+    # One message to the receiver: the same id on the retry, for dropping duplicates.
+    assert first["webhook-id"] == second["webhook-id"] == f"msg_{delivery.pk}"
+    assert verify(delivery.webhook.secret, second, receiver.bodies[1])
 
 
 def test_a_receiver_that_always_fails_is_given_up_after_the_limit(
