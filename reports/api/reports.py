@@ -18,7 +18,7 @@ from outagehub.api.pagination import PageNumberPagination, TimeCursorPagination
 from outagehub.api.serializers import StrictSerializer, StringField
 from reports.api import examples
 from reports.intake.identity import client_ip
-from reports.intake.services import DATABASE_DOWN, report_create, report_defer, report_draft
+from reports.intake.services import IntakeUnavailable, ReportDraft, report_submit
 from reports.intake.throttles import ReportRateThrottle
 from reports.models import COMMENT_MAX_LENGTH, Channel, Level
 from reports.selectors.status import report_counts, service_comments, service_list, service_problems, service_status
@@ -202,34 +202,27 @@ class ReportCreateApi(APIView):
         examples=examples.REPORT_CREATE,
     )
     def post(self, request: Request, slug: str) -> Response:
-        try:
-            service = get_service_or_404(slug)
-        except DATABASE_DOWN:
-            service = None
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        fields = {
-            "issue_type_key": data["issue_type"],
-            "comment": data["comment"] or "",
-            "country": data["country"] or "",
-            "channel": Channel.API,
-            "client": client_ip(request.META),
-            "user_agent": request.META.get("HTTP_USER_AGENT", ""),
-        }
-        if service is not None:
-            try:
-                report = report_create(service=service, **fields)
-            except DATABASE_DOWN:
-                pass
-            else:
-                return Response(self.OutputSerializer(report).data, status=status.HTTP_201_CREATED)
-        # The database is down or restarting: the report waits in the broker instead of being lost.
-        draft = report_draft(service=slug, **fields)
-        if not report_defer(draft=draft):
-            raise ServiceUnavailable()
-        body = {"service": slug, "issue_type": draft.issue_type, "queued": True, "created_at": draft.created_at}
-        return Response(self.QueuedSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+        try:
+            result = report_submit(
+                slug=slug,
+                issue_type_key=data["issue_type"],
+                comment=data["comment"] or "",
+                country=data["country"] or "",
+                channel=Channel.API,
+                client=client_ip(request.META),
+                user_agent=request.META.get("HTTP_USER_AGENT", ""),
+            )
+        except Service.DoesNotExist as exc:
+            raise exceptions.NotFound({"service": [str(exc)]}) from None
+        except IntakeUnavailable:
+            raise ServiceUnavailable() from None
+        if isinstance(result, ReportDraft):
+            body = {"service": slug, "issue_type": result.issue_type, "queued": True, "created_at": result.created_at}
+            return Response(self.QueuedSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+        return Response(self.OutputSerializer(result).data, status=status.HTTP_201_CREATED)
 
 
 class ServiceUnavailable(exceptions.APIException):
@@ -239,7 +232,7 @@ class ServiceUnavailable(exceptions.APIException):
 
     def __init__(self) -> None:
         super().__init__()
-        self.wait = 60  # DRF sends it as Retry-After
+        self.wait = IntakeUnavailable.retry_after  # DRF sends it as Retry-After
 
 
 class CommentPagination(ExampleLinks, TimeCursorPagination):

@@ -14,6 +14,7 @@ from django.utils import timezone
 from kombu.exceptions import KombuError
 
 from catalog.models import IssueType, Service
+from catalog.selectors import service_get
 from reports.intake import geo
 from reports.intake.identity import IPAddress, address_slot_hashes, reporter_hashes
 from reports.models import COMMENT_MAX_LENGTH, Channel, Report, ReporterCooldown
@@ -236,6 +237,52 @@ def report_defer(*, draft: ReportDraft) -> bool:
         return False
     logger.warning("database unavailable: a report of %s waits in the broker", draft.service)
     return True
+
+
+class IntakeUnavailable(Exception):
+    """Neither the database nor the broker can take a report: the caller answers 503 with Retry-After."""
+
+    retry_after = 60  # seconds
+
+
+def report_submit(
+    *,
+    slug: str,
+    issue_type_key: str,
+    channel: Channel,
+    client: IPAddress | None,
+    user_agent: str = "",
+    comment: str = "",
+    country: str = "",
+    now: dt.datetime | None = None,
+) -> Report | ReportDraft:
+    """File a report for the service `slug`, from the web form or the API alike.
+
+    Returns the stored Report (counted or not), or, while the database is down or restarting,
+    the ReportDraft that now waits in the broker for `reports_ingest`, so no report is lost.
+    Raises Service.DoesNotExist for no active service `slug`, ValidationError naming the field
+    for a bad one, and IntakeUnavailable when the broker cannot take the draft either.
+    """
+    fields = {
+        "issue_type_key": issue_type_key,
+        "channel": channel,
+        "client": client,
+        "user_agent": user_agent,
+        "comment": comment,
+        "country": country,
+        "now": now,
+    }
+    try:
+        service = service_get(slug=slug)
+        if service is None:
+            raise Service.DoesNotExist(f"No service with slug {slug!r}.")
+        return report_create(service=service, **fields)
+    except DATABASE_DOWN:
+        pass
+    draft = report_draft(service=slug, **fields)
+    if not report_defer(draft=draft):
+        raise IntakeUnavailable
+    return draft
 
 
 def report_ingest(*, draft: ReportDraft) -> Report | None:

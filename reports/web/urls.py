@@ -9,6 +9,6 @@ app_name = "reports"
 urlpatterns = [
     path("", views.home, name="home"),
     path("s/<slug:slug>/", views.service_page, name="service"),
-    path("s/<slug:slug>/report/", views.report_submit, name="report"),
+    path("s/<slug:slug>/report/", views.report_post, name="report"),
     path("s/<slug:slug>/outages/<int:outage_id>/", views.outage_page, name="outage"),
 ]

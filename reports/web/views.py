@@ -18,7 +18,7 @@ from catalog.selectors import service_get
 from outagehub.timebuckets import bucket_floor
 from reports.intake.geo import country_name
 from reports.intake.identity import client_ip
-from reports.intake.services import DATABASE_DOWN, report_create, report_defer, report_draft
+from reports.intake.services import DATABASE_DOWN, IntakeUnavailable, ReportDraft, report_submit
 from reports.intake.throttles import ReportRateThrottle
 from reports.models import COMMENT_MAX_LENGTH, Channel
 from reports.selectors.outages import service_outage_get, service_outages
@@ -109,76 +109,71 @@ def outage_page(request: HttpRequest, slug: str, outage_id: int) -> HttpResponse
 
 
 @require_POST
-def report_submit(request: HttpRequest, slug: str) -> HttpResponse:
-    try:
-        return _report_submit(request, slug)
-    except DATABASE_DOWN:
-        # The database is down or restarting: the report waits in the broker instead of being lost.
-        return _report_defer(request, slug)
-
-
-def _report_fields(request: HttpRequest, form: ReportForm) -> dict[str, Any]:
-    """What the form says, and who sent it, as report_create and report_draft take them."""
-    return {
-        "issue_type_key": form.cleaned_data["issue_type"],
-        "comment": form.cleaned_data["comment"],
-        "channel": Channel.WEB,
-        "client": client_ip(request.META),
-        "user_agent": request.META.get("HTTP_USER_AGENT", ""),
-    }
-
-
-def _report_submit(request: HttpRequest, slug: str) -> HttpResponse:
-    service = _service_or_404(slug)
+def report_post(request: HttpRequest, slug: str) -> HttpResponse:
+    """The report form's target: the report is stored, or queued while the database is down."""
     throttle = ReportRateThrottle()
     if not throttle.allow_request(request, None):
         seconds = throttle.retry_after()
-        messages.error(request, f"Too many reports from your connection. Please try again in {seconds} seconds.")
-        response = _render_service(request, service, form=ReportForm(), status=429)
-        response["Retry-After"] = str(seconds)
-        return response
-    form = ReportForm(request.POST)
-    if form.is_valid():
-        try:
-            report = report_create(service=service, **_report_fields(request, form))
-        except ValidationError as exc:
-            for field, errors in exc.message_dict.items():
-                for error in errors:
-                    form.add_error(field if field in form.fields else None, error)
-        else:
-            label = report.issue_type.label.lower()
-            if report.counted:
-                messages.success(request, f"Thanks: your {label} problem with {service.name} was counted.")
-            else:
-                messages.info(
-                    request,
-                    f"Thanks: we noted your {label} problem. You reported {service.name} a few minutes ago, "
-                    "so it was not counted again.",
-                )
-            return redirect("reports:service", slug=service.slug)
-    return _render_service(request, service, form=form, status=400)
-
-
-def _report_defer(request: HttpRequest, slug: str) -> HttpResponse:
-    """Answer a report while the database is unavailable, from what needs no database.
-
-    The page is plain (no base template: its messages may live in the database-backed session).
-    """
-    throttle = ReportRateThrottle()
-    if not throttle.allow_request(request, None):
-        seconds = throttle.retry_after()
-        response = render(request, "reports/deferred.html", {"retry_after": seconds}, status=429)
+        message = f"Too many reports from your connection. Please try again in {seconds} seconds."
+        response = _report_answer(request, slug, form=ReportForm(), status=429, error=message, retry_after=seconds)
         response["Retry-After"] = str(seconds)
         return response
     form = ReportForm(request.POST)
     if not form.is_valid():
-        return render(request, "reports/deferred.html", {"form": form}, status=400)
+        return _report_answer(request, slug, form=form, status=400)
     try:
-        draft = report_draft(service=slug, **_report_fields(request, form))
+        result = report_submit(
+            slug=slug,
+            issue_type_key=form.cleaned_data["issue_type"],
+            comment=form.cleaned_data["comment"],
+            channel=Channel.WEB,
+            client=client_ip(request.META),
+            user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        )
+    except Service.DoesNotExist:
+        raise Http404("No such service.") from None
     except ValidationError as exc:
-        return render(request, "reports/deferred.html", {"errors": exc.messages}, status=400)
-    if not report_defer(draft=draft):
+        for field, errors in exc.message_dict.items():
+            for error in errors:
+                form.add_error(field if field in form.fields else None, error)
+        return _report_answer(request, slug, form=form, status=400)
+    except IntakeUnavailable:
         response = render(request, "reports/deferred.html", {"unavailable": True}, status=503)
-        response["Retry-After"] = "60"
+        response["Retry-After"] = str(IntakeUnavailable.retry_after)
         return response
-    return render(request, "reports/deferred.html", {"slug": slug}, status=202)
+    if isinstance(result, ReportDraft):
+        return render(request, "reports/deferred.html", {"slug": slug}, status=202)
+    label = result.issue_type.label.lower()
+    if result.counted:
+        messages.success(request, f"Thanks: your {label} problem with {result.service.name} was counted.")
+    else:
+        messages.info(
+            request,
+            f"Thanks: we noted your {label} problem. You reported {result.service.name} a few minutes ago, "
+            "so it was not counted again.",
+        )
+    return redirect("reports:service", slug=slug)
+
+
+def _report_answer(
+    request: HttpRequest,
+    slug: str,
+    *,
+    form: ReportForm,
+    status: int,
+    error: str = "",
+    retry_after: int | None = None,
+) -> HttpResponse:
+    """A refused report shown on the service page, or, with the database down, on a plain page.
+
+    The plain page needs no database: no base template, since its messages may live in the
+    database-backed session.
+    """
+    try:
+        service = _service_or_404(slug)
+        if error:
+            messages.error(request, error)
+        return _render_service(request, service, form=form, status=status)
+    except DATABASE_DOWN:
+        context: dict[str, Any] = {"retry_after": retry_after} if retry_after is not None else {"form": form}
+        return render(request, "reports/deferred.html", context, status=status)

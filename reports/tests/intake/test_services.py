@@ -290,3 +290,93 @@ def test_once_the_cooldown_is_pruned_nothing_stored_tells_who_reported():
     everything = stored()
     assert "checkout fails" in everything  # the report itself is kept...
     assert not any(h in everything for h in hashes) and str(ALICE) not in everything  # ...but not who sent it
+
+
+# --- report_submit: the one way the page and the API file a report ---------------------
+
+
+def _submit(slug: str = "tiktok-shop", issue_type: str = "payment", **kwargs):
+    from reports.intake.services import report_submit
+
+    return report_submit(
+        slug=slug, issue_type_key=issue_type, channel=Channel.API, client=ALICE, user_agent=BROWSER, now=NOON, **kwargs
+    )
+
+
+def test_submit_stores_and_counts_a_report_of_an_active_service():
+    make_service()
+    report = _submit(comment="card declined")
+    assert isinstance(report, Report)
+    assert (report.issue_type.key, report.counted, report.comment, report.created_at) == (
+        "payment",
+        True,
+        "card declined",
+        NOON,
+    )
+
+
+@pytest.mark.parametrize("active", [True, False])
+def test_submit_refuses_an_unknown_or_retired_service(active):
+    from catalog.models import Service
+
+    make_service(slug="etsy", name="Etsy", active=active)
+    with pytest.raises(Service.DoesNotExist, match="tiktok-shop"):
+        _submit()
+    if not active:
+        with pytest.raises(Service.DoesNotExist, match="etsy"):
+            _submit(slug="etsy")
+    assert not Report.objects.exists()
+
+
+def test_submit_names_a_bad_issue_type():
+    make_service()
+    with pytest.raises(ValidationError) as caught:
+        _submit(issue_type="teleport")
+    assert "issue_type" in caught.value.message_dict
+    assert not Report.objects.exists()
+
+
+def test_submit_with_the_database_down_hands_the_report_to_the_broker_and_it_is_stored_at_its_own_time(
+    monkeypatch,
+):
+    from django.db import OperationalError
+
+    from outagehub.celery import app
+
+    service = make_service()
+
+    def lookup_fails(**kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr("reports.intake.services.service_get", lookup_fails)
+    app.conf.task_always_eager = True  # the worker stores it at once
+    try:
+        draft = _submit()
+    finally:
+        app.conf.task_always_eager = False
+    assert isinstance(draft, ReportDraft)
+    assert (draft.service, draft.issue_type, draft.created_at) == ("tiktok-shop", "payment", NOON)
+    stored = Report.objects.get(service=service)
+    assert (stored.issue_type.key, stored.created_at, stored.counted) == ("payment", NOON, True)
+
+
+def test_submit_with_database_and_broker_down_is_unavailable_and_stores_nothing(monkeypatch):
+    from django.db import OperationalError
+    from kombu.exceptions import OperationalError as BrokerDown
+
+    from reports.intake.services import IntakeUnavailable
+    from reports.tasks import reports_ingest
+
+    make_service()
+
+    def fails(*args, **kwargs):
+        raise OperationalError("database down")
+
+    def broker_fails(*args, **kwargs):
+        raise BrokerDown("broker down")
+
+    monkeypatch.setattr("reports.intake.services.report_create", fails)
+    monkeypatch.setattr(reports_ingest, "delay", broker_fails)
+    with pytest.raises(IntakeUnavailable):
+        _submit()
+    assert not Report.objects.exists()
