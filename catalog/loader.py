@@ -30,31 +30,19 @@ from rest_framework import serializers
 from catalog.models import Service, issue_type_key_validator, slug_validator
 from catalog.sections import sections
 from catalog.services import DEFAULT_ISSUE_TYPE_SPECS, IssueTypeSpec, issue_types_sync, service_create
+from outagehub.api.serializers import StrictSerializer
 
 
 class CatalogError(Exception):
     """The file is not a valid catalog; the message names the entry and field."""
 
 
-def _unknown_fields(entry: dict[Any, Any], allowed: Any) -> str | None:
-    unknown = sorted(set(map(str, entry)) - set(allowed))
-    if unknown:
-        return f"unknown field(s) {', '.join(unknown)}; allowed: {', '.join(allowed)}"
-    return None
-
-
-class _IssueTypeEntry(serializers.Serializer):
+class _IssueTypeEntry(StrictSerializer):
     key = serializers.CharField(max_length=32, validators=[issue_type_key_validator])
     label = serializers.CharField(max_length=60)
 
-    def to_internal_value(self, data: Any) -> Any:
-        problem = _unknown_fields(data, self.fields) if isinstance(data, dict) else None
-        if problem:
-            raise serializers.ValidationError({"non_field_errors": [problem]})
-        return super().to_internal_value(data)
 
-
-class _ServiceEntry(serializers.Serializer):
+class _ServiceEntry(StrictSerializer):
     slug = serializers.CharField(max_length=64, validators=[slug_validator])
     name = serializers.CharField(max_length=100)
     homepage = serializers.URLField(max_length=300, required=False, allow_blank=True, default="")
@@ -134,10 +122,6 @@ def parse_catalog(text: str) -> list[ServiceSpec]:
             continue
         if isinstance(entry.get("slug"), str):
             where += f" ({entry['slug']})"
-        problem = _unknown_fields(entry, _ServiceEntry().fields)
-        if problem:
-            problems.append(f"{where}: {problem}")
-            continue
         serializer = _ServiceEntry(data=entry)
         if not serializer.is_valid():
             problems.extend(f"{where}: {line}" for line in _flatten(serializer.errors))

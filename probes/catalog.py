@@ -11,6 +11,7 @@ from typing import Any
 from rest_framework import serializers
 
 from catalog.models import Service
+from outagehub.api.serializers import StrictSerializer
 from probes.checkers import json_equal, validate_config
 from probes.kinds import ProbeKind
 from probes.models import (
@@ -22,21 +23,8 @@ from probes.models import (
     region_validator,
 )
 
-PROBE_FIELDS = (
-    "name",
-    "kind",
-    "target",
-    "interval",
-    "timeout",
-    "failure_threshold",
-    "success_threshold",
-    "regions",
-    "enabled",
-    "config",
-)
 
-
-class ProbeEntry(serializers.Serializer):
+class ProbeEntry(StrictSerializer):
     name = serializers.CharField(max_length=100)
     kind = serializers.ChoiceField(choices=ProbeKind.choices)
     target = serializers.CharField(max_length=500)
@@ -53,16 +41,6 @@ class ProbeEntry(serializers.Serializer):
     )
     enabled = serializers.BooleanField(default=True)
     config = serializers.DictField(default=dict)
-
-    def to_internal_value(self, data: Any) -> Any:
-        if isinstance(data, dict):
-            unknown = sorted(set(map(str, data)) - set(PROBE_FIELDS))
-            if unknown:
-                allowed = ", ".join(PROBE_FIELDS)
-                raise serializers.ValidationError(
-                    {"non_field_errors": [f"unknown field(s) {', '.join(unknown)}; allowed: {allowed}"]}
-                )
-        return super().to_internal_value(data)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         errors = validate_config(attrs["kind"], attrs["target"], attrs["config"])

@@ -352,8 +352,8 @@ BAD_SECOND_ENTRIES = {
     "unknown field": (
         "  - {slug: second, name: Second, colour: red}\n",
         [
-            "services[1] (second): unknown field(s) colour; "
-            "allowed: slug, name, homepage, description, active, demo_traffic, issue_types"
+            "services[1] (second): colour: Unknown field. "
+            "Allowed: slug, name, homepage, description, active, demo_traffic, issue_types, probes."
         ],
     ),
     "duplicate issue type key": (
@@ -720,8 +720,8 @@ BAD_PROBE_ENTRIES = {
     "unknown probe field": (
         f"[{HTTP_PROBE}, every: 60}}]",
         [
-            "services[1] (second): probes[0]: unknown field(s) every; allowed: name, kind, target, interval, "
-            "timeout, failure_threshold, success_threshold, regions, enabled, config"
+            "services[1] (second): probes[0].every: Unknown field. Allowed: name, kind, target, interval, "
+            "timeout, failure_threshold, success_threshold, regions, enabled, config."
         ],
     ),
     "duplicate probe names": (
