@@ -8,6 +8,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django import forms
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
@@ -45,6 +47,23 @@ def error_responses(*statuses: int) -> dict[Any, OpenApiResponse]:
     }
 
 
+def time_in_bounds(value: dt.datetime) -> None:
+    """Validator of every `since` and `until`: a time between EARLIEST and LATEST.
+
+    Outside them a time is a typo; far outside, converting its offset to UTC overflows in date
+    arithmetic or the database driver, which would be a 500 instead of a 400.
+    """
+    if not EARLIEST <= value <= LATEST:
+        raise ValidationError("Must be between 1970-01-01 and 2100-01-01 (UTC).")
+
+
+def window_order_error(since: dt.datetime | None, until: dt.datetime | None) -> str | None:
+    """The error for `until` when both ends are given and it is not after `since`; else None."""
+    if since and until and since >= until:
+        return "Must be after since."
+    return None
+
+
 class TimeRangeSerializer(serializers.Serializer):
     """An optional `since`/`until` pair: ISO 8601, between 1970 and 2100, `until` after `since`."""
 
@@ -52,28 +71,37 @@ class TimeRangeSerializer(serializers.Serializer):
         ref_name = "TimeRange"
 
     since = serializers.DateTimeField(
-        required=False, default_timezone=dt.UTC, help_text="ISO 8601 (UTC unless an offset is given); inclusive."
+        required=False,
+        default_timezone=dt.UTC,
+        validators=[time_in_bounds],
+        help_text="ISO 8601 (UTC unless an offset is given); inclusive.",
     )
     until = serializers.DateTimeField(
-        required=False, default_timezone=dt.UTC, help_text="ISO 8601 (UTC unless an offset is given); exclusive."
+        required=False,
+        default_timezone=dt.UTC,
+        validators=[time_in_bounds],
+        help_text="ISO 8601 (UTC unless an offset is given); exclusive.",
     )
 
-    def validate_since(self, value: dt.datetime) -> dt.datetime:
-        return _in_bounds(value)
-
-    def validate_until(self, value: dt.datetime) -> dt.datetime:
-        return _in_bounds(value)
-
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        if attrs.get("since") and attrs.get("until") and attrs["since"] >= attrs["until"]:
-            raise serializers.ValidationError({"until": ["Must be after since."]})
+        error = window_order_error(attrs.get("since"), attrs.get("until"))
+        if error:
+            raise serializers.ValidationError({"until": [error]})
         return attrs
 
 
-def _in_bounds(value: dt.datetime) -> dt.datetime:
-    if not EARLIEST <= value <= LATEST:
-        raise serializers.ValidationError("Must be between 1970-01-01 and 2100-01-01 (UTC).")
-    return value
+class TimeRangeForm(forms.Form):
+    """The same rule for django-filter FilterSets (their form): `until`, with `since`, must be after it.
+
+    Their `since`/`until` filters take `validators=[time_in_bounds]`.
+    """
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        error = window_order_error(data.get("since"), data.get("until"))
+        if error:
+            self.add_error("until", error)
+        return data
 
 
 class WindowSerializer(TimeRangeSerializer):

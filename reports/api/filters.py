@@ -3,35 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 import django_filters
-from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 from django.db.models import Q, QuerySet
 from django.db.models.fields.json import KeyTransform
 
 from catalog.models import Service, issue_type_key_validator
-from outagehub.api.windows import EARLIEST, LATEST
+from outagehub.api.windows import TimeRangeForm, time_in_bounds
 from reports.models import Confidence, Outage, OutageStatus
-
-
-def _in_bounds(value: dt.datetime) -> None:
-    # Beyond these, converting an offset to UTC can overflow in the database driver: a 500, not a 400.
-    if not EARLIEST <= value <= LATEST:
-        raise ValidationError("Must be between 1970-01-01 and 2100-01-01 (UTC).")
-
-
-class TimeRangeForm(forms.Form):
-    """A filter form whose `until`, when given with `since`, must be after it."""
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        since, until = data.get("since"), data.get("until")
-        if since and until and since >= until:
-            self.add_error("until", "Must be after since.")
-        return data
 
 
 class OutageFilter(django_filters.FilterSet):
@@ -53,12 +34,12 @@ class OutageFilter(django_filters.FilterSet):
     )
     since = django_filters.IsoDateTimeFilter(
         method="filter_since",
-        validators=[_in_bounds],
+        validators=[time_in_bounds],
         help_text="ISO 8601 (UTC unless an offset is given): outages not yet resolved at this time.",
     )
     until = django_filters.IsoDateTimeFilter(
         method="filter_until",
-        validators=[_in_bounds],
+        validators=[time_in_bounds],
         help_text="ISO 8601 (UTC unless an offset is given), exclusive: outages started before this time.",
     )
 
