@@ -69,28 +69,26 @@ class OutageEventInline(admin.TabularInline):
 
 @admin.register(Outage)
 class OutageAdmin(admin.ModelAdmin):
+    """Outages are the public record the detector (and the team's status updates) write: read-only here.
+
+    Every field, ended_at, acknowledged_at and team_state included: each is derived from events or
+    updates written elsewhere, and an edit here would contradict the timeline the API shows.
+    """
+
     list_display = ("service", "status", "confidence", "level", "started_at", "resolved_at", "peak_count")
     list_filter = ("status", "confidence", "service")
     date_hierarchy = "started_at"
     list_select_related = ("service",)
-    readonly_fields = (
-        "service",
-        "status",
-        "confidence",
-        "level",
-        "started_at",
-        "resolved_at",
-        "peak_at",
-        "peak_count",
-        "peak_expected",
-        "issue_types",
-        "countries",
-        "reports_confirmed",
-        "probes_confirmed",
-    )
     inlines = [OutageEventInline]
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Outage | None = None) -> list[str]:
+        return [field.name for field in Outage._meta.concrete_fields if field.name != "id"]
+
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Outage | None = None) -> bool:
+        # Deleting an outage would silently rewrite the service's history and break its links.
         return False
 
 

@@ -122,6 +122,27 @@ def test_outages_and_detector_state_are_visible_read_only(operator):
     assert operator.get("/admin/reports/detectorstate/").status_code == 200
 
 
+def test_no_outage_field_can_be_edited_or_the_outage_deleted_in_admin(operator):
+    from reports.models import Outage
+
+    service = make_service()
+    outage = Outage.objects.create(
+        service=service, confidence="crowd", started_at="2026-11-26T12:00:00Z", ended_at="2026-11-26T12:20:00Z"
+    )
+    page = operator.get(f"/admin/reports/outage/{outage.pk}/change/").content.decode()
+    for field in ("ended_at", "acknowledged_at", "team_state", "status", "peak_count", "issue_types"):
+        assert f'name="{field}' not in page, field  # shown, never as an input
+    operator.post(
+        f"/admin/reports/outage/{outage.pk}/change/",
+        {"ended_at_0": "2026-11-26", "ended_at_1": "13:00:00", "team_state": "resolved", "status": "resolved"},
+    )
+    outage.refresh_from_db()
+    assert (outage.ended_at.isoformat(), outage.team_state, outage.status) == ("2026-11-26T12:20:00+00:00", "", "open")
+    url = f"/admin/reports/outage/{outage.pk}/delete/"
+    assert operator.post(url, {"post": "yes"}).status_code == 403
+    assert Outage.objects.filter(pk=outage.pk).exists()
+
+
 def test_services_and_api_keys_are_retired_and_revoked_never_deleted(operator):
     from reports.api.auth import api_key_create
 
