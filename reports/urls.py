@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from . import views
+from . import pages_follow, views
 
 app_name = "reports"
 
@@ -11,4 +11,5 @@ urlpatterns = [
     path("s/<slug:slug>/", views.service_page, name="service"),
     path("s/<slug:slug>/report/", views.report_submit, name="report"),
     path("s/<slug:slug>/outages/<int:outage_id>/", views.outage_page, name="outage"),
+    path("s/<slug:slug>/badge.svg", pages_follow.badge, name="badge"),
 ]
