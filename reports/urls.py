@@ -11,5 +11,8 @@ urlpatterns = [
     path("s/<slug:slug>/", views.service_page, name="service"),
     path("s/<slug:slug>/report/", views.report_submit, name="report"),
     path("s/<slug:slug>/outages/<int:outage_id>/", views.outage_page, name="outage"),
+    # Following outages: the list, badges, and a permalink that needs no slug.
+    path("outages/", pages_follow.outages_page, name="outages"),
+    path("outages/<int:outage_id>/", pages_follow.outage_permalink, name="outage_permalink"),
     path("s/<slug:slug>/badge.svg", pages_follow.badge, name="badge"),
 ]
