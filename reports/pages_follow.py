@@ -1,4 +1,7 @@
-"""Pages for following outages: the outage list, an outage's permalink, and a service's status badge."""
+"""Pages for following outages: the outage list, an outage's permalink, and a service's status badge.
+
+(The Atom feeds are in reports.feeds.)
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reads for following outages: the outage list page and the outage permalink.
+"""Reads for following outages: the outage list page, the Atom feeds and the outage permalink.
 
 Only outages of active services: an inactive service's pages are 404s, so its outages are not listed
 or linked anywhere either.
@@ -7,11 +7,12 @@ or linked anywhere either.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Lower
 
-from .models import Outage, OutageStatus, Service
+from .models import IssueType, Outage, OutageEvent, OutageStatus, Service
 
 
 def outages_recent(*, since: dt.datetime, slug: str | None = None) -> QuerySet[Outage]:
@@ -23,6 +24,28 @@ def outages_recent(*, since: dt.datetime, slug: str | None = None) -> QuerySet[O
     if slug is not None:
         outages = outages.filter(service__slug=slug)
     return outages.select_related("service").order_by("-started_at", "-id")
+
+
+def outage_feed_items(*, service: Service | None = None, limit: int) -> list[Outage]:
+    """The `limit` newest outages of `service` (or of every active service), newest first.
+
+    Each carries `last_event_at`: when its latest timeline event happened (None without events),
+    one subquery rather than a query per outage.
+    """
+    last_event = OutageEvent.objects.filter(outage=OuterRef("pk")).order_by("-at").values("at")[:1]
+    outages = Outage.objects.filter(service__active=True) if service is None else Outage.objects.filter(service=service)
+    outages = outages.select_related("service").annotate(last_event_at=Subquery(last_event))
+    return list(outages.order_by("-started_at", "-id")[:limit])
+
+
+def issue_type_labels(*, service_ids: Iterable[int]) -> dict[int, dict[str, str]]:
+    """Issue type labels by key, per service id; inactive types too, since old outages name them."""
+    labels: dict[int, dict[str, str]] = {}
+    for service_id, key, label in IssueType.objects.filter(service_id__in=set(service_ids)).values_list(
+        "service_id", "key", "label"
+    ):
+        labels.setdefault(service_id, {})[key] = label
+    return labels
 
 
 def outage_service_slug(*, outage_id: int) -> str | None:

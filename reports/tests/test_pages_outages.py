@@ -82,7 +82,7 @@ def test_lists_recent_and_ongoing_outages_of_every_service_newest_first(shop, vi
     assert "Old Shop" not in html
 
 
-def test_service_filter_narrows_the_list(shop, visitor):
+def test_service_filter_narrows_the_list_and_links_that_services_feed(shop, visitor):
     mine = outage(shop, NOW - DAY, 10)
     outage(make_service("amazon", "Amazon"), NOW - DAY, 10)
 
@@ -91,6 +91,7 @@ def test_service_filter_narrows_the_list(shop, visitor):
     assert listed(html) == urls(mine)
     assert "<h1>TikTok Shop outages</h1>" in html
     assert '<option value="tiktok-shop" selected>TikTok Shop</option>' in html
+    assert 'href="/s/tiktok-shop/feed.atom" type="application/atom+xml">Subscribe (Atom)</a>' in html
 
 
 def test_days_filter_keeps_what_started_since_and_what_is_still_ongoing(shop, visitor):
