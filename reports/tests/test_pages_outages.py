@@ -1,4 +1,4 @@
-"""The outage list (/outages/) and the outage permalink."""
+"""The outage list (/outages/), the outage permalink, and the ways to follow a service on its page."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.test import Client
 from reports import pages_follow
 from reports.models import Level, Outage
 from reports.tests.factories import make_service
-from reports.tests.test_pages import MINUTE, T0, outage
+from reports.tests.test_pages import MINUTE, T0, get, outage, section
 
 pytestmark = pytest.mark.django_db
 
@@ -91,6 +91,7 @@ def test_service_filter_narrows_the_list_and_links_that_services_feed(shop, visi
     assert listed(html) == urls(mine)
     assert "<h1>TikTok Shop outages</h1>" in html
     assert '<option value="tiktok-shop" selected>TikTok Shop</option>' in html
+    assert '<link rel="alternate" type="application/atom+xml" title="OutageHub: TikTok Shop outages"' in html
     assert 'href="/s/tiktok-shop/feed.atom" type="application/atom+xml">Subscribe (Atom)</a>' in html
 
 
@@ -186,3 +187,54 @@ def test_permalink_of_an_unknown_outage_or_a_hidden_service_is_a_404(visitor):
 
     assert visitor.get("/outages/999999/").status_code == 404
     assert visitor.get(f"/outages/{hidden.pk}/").status_code == 404
+
+
+# --- following from the service page and the layout -----------------------------------------------
+
+
+def test_service_page_links_its_feed_and_offers_badge_snippets(shop, visitor):
+    html = get(visitor, "/s/tiktok-shop/", NOW)
+
+    assert (
+        '<link rel="alternate" type="application/atom+xml" title="OutageHub: TikTok Shop outages"'
+        ' href="/s/tiktok-shop/feed.atom">' in html
+    )
+    follow = section(html, "follow")
+    assert (
+        '<a class="feed-link" href="/s/tiktok-shop/feed.atom" type="application/atom+xml">Subscribe (Atom)</a>'
+        in follow
+    )
+    assert "<code>http://testserver/s/tiktok-shop/feed.atom</code>" in follow
+    assert '<img class="badge-preview" src="/s/tiktok-shop/badge.svg"' in follow
+    # The snippets are shown as text: escaped once for the page, to be copied as they read.
+    assert (
+        "<code>&lt;a href=&quot;http://testserver/s/tiktok-shop/&quot;&gt;&lt;img"
+        " src=&quot;http://testserver/s/tiktok-shop/badge.svg&quot; alt=&quot;TikTok Shop status on OutageHub&quot;&gt;"
+        "&lt;/a&gt;</code>" in follow
+    )
+    assert (
+        "<code>[![TikTok Shop status on OutageHub](http://testserver/s/tiktok-shop/badge.svg)]"
+        "(http://testserver/s/tiktok-shop/)</code>" in follow
+    )
+
+
+def test_badge_snippets_escape_the_service_name(visitor):
+    make_service("evil", 'Evil "]) <b>')
+
+    follow = section(get(visitor, "/s/evil/", NOW), "follow")
+
+    # In the HTML snippet the name is escaped for HTML; the page escapes the snippet again to show it.
+    assert "alt=&quot;Evil &amp;quot;]) &amp;lt;b&amp;gt; status on OutageHub&quot;" in follow
+    # In the Markdown one, brackets are backslash-escaped so the link stays whole.
+    assert "[![Evil &quot;\\]) &lt;b&gt; status on OutageHub](" in follow
+    assert "<b>" not in follow
+
+
+def test_every_page_links_the_global_feed_and_the_outage_list(shop, visitor):
+    html = get(visitor, "/", NOW)
+
+    assert (
+        '<link rel="alternate" type="application/atom+xml" title="OutageHub: outages" href="/outages/feed.atom">'
+        in html
+    )
+    assert '<nav class="nav" aria-label="Site"><a href="/outages/">Outages</a></nav>' in html
