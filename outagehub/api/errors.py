@@ -1,4 +1,4 @@
-"""API conventions shared by every app: one error body, pagination, a JSON parser that cannot 500."""
+"""The one error body of every API error, its schema, and the exception handler that produces it."""
 
 from __future__ import annotations
 

@@ -1,8 +1,6 @@
 """REST API v1: a service's report series with the baseline (JSON or CSV), its breakdown and its timeline.
 
-Also the time-window serializers every time-series endpoint shares (probes
-use them for uptime and raw results): ISO 8601 `since`/`until`, defaults,
-alignment to the bucket, and the limits that keep one call cheap.
+Their time windows are outagehub/api/windows.py's, shared with the probes' endpoints.
 """
 
 from __future__ import annotations

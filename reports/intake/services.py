@@ -1,4 +1,4 @@
-"""Writes: services, issue types, reports and status updates."""
+"""Writes of intake: a report stored and counted, or queued while the database is down, and cooldown pruning."""
 
 from __future__ import annotations
 

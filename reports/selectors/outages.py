@@ -1,12 +1,18 @@
-"""Reads of outages."""
+"""Reads of outages: one outage, a service's history, and what the outage list page and Atom feeds show.
+
+The list and feeds show only outages of active services: an inactive service's pages are 404s, so its
+outages are not listed or linked anywhere either.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Lower
 
-from catalog.models import Service
+from catalog.models import IssueType, Service
 from reports.models import Outage, OutageEvent, OutageStatus
 
 
@@ -29,3 +35,47 @@ def service_outage_get(*, service: Service, outage_id: int) -> Outage | None:
     """One outage of this service with its events in time order (`events.all()`), or None."""
     events = Prefetch("events", queryset=OutageEvent.objects.order_by("at", "id"))
     return Outage.objects.filter(service=service, pk=outage_id).prefetch_related(events).first()
+
+
+def outages_recent(*, since: dt.datetime, slug: str | None = None) -> QuerySet[Outage]:
+    """Outages that started at or after `since`, and any still open, newest first, with their service.
+
+    `slug` narrows them to one service. Lazy, so a paginator counts and slices it in SQL.
+    """
+    outages = Outage.objects.filter(service__active=True).filter(Q(started_at__gte=since) | Q(status=OutageStatus.OPEN))
+    if slug is not None:
+        outages = outages.filter(service__slug=slug)
+    return outages.select_related("service").order_by("-started_at", "-id")
+
+
+def outage_feed_items(*, service: Service | None = None, limit: int) -> list[Outage]:
+    """The `limit` newest outages of `service` (or of every active service), newest first.
+
+    Each carries `last_event_at`: when its latest timeline event happened (None without events),
+    one subquery rather than a query per outage.
+    """
+    last_event = OutageEvent.objects.filter(outage=OuterRef("pk")).order_by("-at").values("at")[:1]
+    outages = Outage.objects.filter(service__active=True) if service is None else Outage.objects.filter(service=service)
+    outages = outages.select_related("service").annotate(last_event_at=Subquery(last_event))
+    return list(outages.order_by("-started_at", "-id")[:limit])
+
+
+def issue_type_labels(*, service_ids: Iterable[int]) -> dict[int, dict[str, str]]:
+    """Issue type labels by key, per service id; inactive types too, since old outages name them."""
+    labels: dict[int, dict[str, str]] = {}
+    for service_id, key, label in IssueType.objects.filter(service_id__in=set(service_ids)).values_list(
+        "service_id", "key", "label"
+    ):
+        labels.setdefault(service_id, {})[key] = label
+    return labels
+
+
+def outage_service_slug(*, outage_id: int) -> str | None:
+    """The slug of the active service this outage belongs to, or None (no such outage, or a hidden service)."""
+    return Outage.objects.filter(pk=outage_id, service__active=True).values_list("service__slug", flat=True).first()
+
+
+def service_names() -> dict[str, str]:
+    """Active services' names by slug, in name order (what a service filter offers)."""
+    services = Service.objects.active().order_by(Lower("name"), "pk").values_list("slug", "name")
+    return dict(services)

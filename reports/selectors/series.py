@@ -1,6 +1,6 @@
-"""Reads for time series: counted reports per bucket with the baseline, breakdowns, timelines, probe uptime.
+"""Reads for time series: counted reports per bucket with the baseline, breakdowns, timelines.
 
-One rule for every read here, as in `selectors.report_counts`: closed minutes
+One rule for every read here, as in `reports.selectors.status.report_counts`: closed minutes
 come from the rollups the detection tick maintains (ReportMinute,
 CountryHour, ServiceMinute; ProbeRollup for probes), and raw reports are
 counted only for the minutes after `DetectorState.last_minute`, which no
