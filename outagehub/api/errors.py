@@ -72,7 +72,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, exceptions.ParseError):
         exc = exceptions.ValidationError({"body": [f"{exc.detail} The body must be a JSON object."]})
     elif isinstance(exc, exceptions.UnsupportedMediaType):
-        exc.detail = f"{exc.detail} Send JSON with 'Content-Type: application/json'."
+        exc.detail = exceptions.ErrorDetail(
+            f"{exc.detail} Send JSON with 'Content-Type: application/json'.", code=exc.default_code
+        )
 
     response = drf_exception_handler(exc, context)
     if response is None or not isinstance(exc, exceptions.APIException):
