@@ -21,7 +21,8 @@ class ErrorSerializer(serializers.Serializer):
     code = serializers.CharField(
         help_text="For programs: invalid, not_found, method_not_allowed, unsupported_media_type, throttled..."
     )
-    errors = serializers.DictField(
+    # DRF's metaclass moves declared fields off the class: this does not replace Serializer.errors.
+    errors = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
         help_text="Messages by field (query parameter or body field); `body` when the body is not a JSON object. "
         "Empty when the error is not about fields.",
