@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 APP_STAMP := $(VENV)/.installed-app-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
 DEV_STAMP := $(VENV)/.installed-dev-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint bench bench-detect venv venv-dev chromium clean
+.PHONY: run test lint typecheck bench bench-detect venv venv-dev chromium clean
 
 $(APP_STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,14 +31,18 @@ venv-dev: $(DEV_STAMP)
 run: venv
 	scripts/run
 
-## test: lint, migration check and the whole pytest suite
-test: venv-dev chromium lint
+## test: lint, type check, migration check and the whole pytest suite
+test: venv-dev chromium lint typecheck
 	DJANGO_SETTINGS_MODULE=outagehub.test $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: venv-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# mypy with the Django and DRF plugins; what it checks and how strictly is in pyproject.toml.
+typecheck: venv-dev
+	$(BIN)/mypy
 
 # Page tests drive Debian's Chromium through Playwright (no browser download).
 chromium:
