@@ -4,29 +4,45 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
+# One stamp per requirements file, named by a checksum of what it installs, so a changed pin
+# reinstalls. requirements-dev.txt starts with `-r requirements.txt`, so its stamp covers both.
+APP_STAMP := $(VENV)/.installed-app-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
+DEV_STAMP := $(VENV)/.installed-dev-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint bench bench-detect venv chromium clean
+.PHONY: run test lint typecheck bench bench-detect venv venv-dev chromium clean
 
-$(STAMP): requirements.txt
+$(APP_STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
-	rm -f $(VENV)/.installed-* && touch $(STAMP)
+	rm -f $(VENV)/.installed-app-* && touch $(APP_STAMP)
 
-venv: $(STAMP)
+$(DEV_STAMP): requirements.txt requirements-dev.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	rm -f $(VENV)/.installed-* && touch $(APP_STAMP) $(DEV_STAMP)
+
+## venv: what the application needs to run (requirements.txt)
+venv: $(APP_STAMP)
+
+## venv-dev: that plus the test, lint and type-check tools (requirements-dev.txt)
+venv-dev: $(DEV_STAMP)
 
 ## run: migrate, load the demo catalog, start web + Celery worker + beat (Ctrl-C stops all)
 run: venv
 	scripts/run
 
-## test: lint, migration check and the whole pytest suite
-test: venv chromium lint
+## test: lint, type check, migration check and the whole pytest suite
+test: venv-dev chromium lint typecheck
 	DJANGO_SETTINGS_MODULE=outagehub.test $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-lint: venv
+lint: venv-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# mypy with the Django and DRF plugins; what it checks and how strictly is in pyproject.toml.
+typecheck: venv-dev
+	$(BIN)/mypy
 
 # Page tests drive Debian's Chromium through Playwright (no browser download).
 chromium:
@@ -42,7 +58,7 @@ clean:
 ## bench: benchmarks (ratios against a baseline measured in the same process)
 # Production-like settings (DEBUG off) on a throwaway SQLite database, or on
 # DATABASE_URL when set (inside a rolled-back transaction).
-bench: venv
+bench: venv-dev
 	export DJANGO_SETTINGS_MODULE=outagehub.test OUTAGEHUB_DATA_DIR=$$(mktemp -d) && \
 	$(BIN)/python manage.py migrate --no-input -v 0 && \
 	$(BIN)/python manage.py bench_intake && \
@@ -50,5 +66,5 @@ bench: venv
 	$(BIN)/python manage.py bench_detect
 
 ## bench-detect: the detector over simulated scenarios (a few minutes)
-bench-detect: venv
+bench-detect: venv-dev
 	DJANGO_SETTINGS_MODULE=outagehub.test OUTAGEHUB_DATA_DIR=$$(mktemp -d) $(BIN)/python manage.py bench_detect

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.db.models import Prefetch
+from typing import Literal
+
+from django.db.models import Prefetch, QuerySet
 
 from catalog.models import IssueType, Service
 
@@ -15,5 +17,7 @@ def service_get(*, slug: str, with_issue_types: bool = False) -> Service | None:
     return services.first()
 
 
-def active_issue_types_prefetch() -> Prefetch:
+def active_issue_types_prefetch() -> Prefetch[
+    Literal["issue_types"], QuerySet[IssueType], Literal["active_issue_types"]
+]:
     return Prefetch("issue_types", queryset=IssueType.objects.filter(active=True), to_attr="active_issue_types")

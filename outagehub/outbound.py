@@ -173,11 +173,17 @@ def nameservers_answer(nameservers: list[str], *, timeout: float) -> bool:
     return False
 
 
+# One answer of socket.getaddrinfo: (family, type, proto, canonname, sockaddr).
+_AddrInfo = tuple[
+    socket.AddressFamily, socket.SocketKind, int, str, tuple[str, int] | tuple[str, int, int, int] | tuple[int, bytes]
+]
+
+
 def _getaddrinfo(host: str, port: int, timeout: float) -> list[IPAddress]:
     # getaddrinfo has no timeout of its own and blocks until the system resolver gives up (often
     # 5 s x attempts). Run it in a daemon thread and stop waiting after `timeout`; the thread ends
     # on its own when the resolver does.
-    results: list[list[tuple]] = []
+    results: list[list[_AddrInfo]] = []
     errors: list[OSError] = []
 
     def lookup() -> None:
@@ -425,7 +431,8 @@ class _CappedStream(httpx.SyncByteStream):
 
 def _cap_redirect_body(response: httpx.Response) -> None:
     # httpx reads a redirect's body in full before following it; nobody needs more than a little.
-    if response.has_redirect_location:
+    # httpx types the stream as sync or async; this hook is only on our sync client.
+    if response.has_redirect_location and isinstance(response.stream, httpx.SyncByteStream):
         response.stream = _CappedStream(response.stream, REDIRECT_BODY_MAX)
 
 

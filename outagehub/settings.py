@@ -156,7 +156,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": DATA_DIR / "outagehub.sqlite3",
+            "NAME": str(DATA_DIR / "outagehub.sqlite3"),
             "OPTIONS": {
                 # WAL lets the web server read while the worker writes; IMMEDIATE
                 # takes the write lock at BEGIN so concurrent writers queue on the
@@ -186,7 +186,7 @@ else:
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-            "LOCATION": DATA_DIR / "cache",
+            "LOCATION": str(DATA_DIR / "cache"),
         }
     }
 
@@ -197,7 +197,7 @@ CACHES["conditional"] = (
     if REDIS_URL
     else {
         "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
-        "LOCATION": DATA_DIR / "cache-conditional",
+        "LOCATION": str(DATA_DIR / "cache-conditional"),
         "OPTIONS": {"MAX_ENTRIES": 1000},
     }
 )

@@ -43,7 +43,8 @@ class ProbeForm(forms.ModelForm):
         return regions
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("kind") and data.get("target") is not None and "config" in data:
             for field, messages in validate_config(data["kind"], data["target"], data["config"]).items():
                 for message in messages:

@@ -6,6 +6,8 @@ Probe 31 checks https://shop.tiktok.com/ every minute from two regions; both tim
 
 from __future__ import annotations
 
+from typing import Any
+
 from drf_spectacular.utils import OpenApiExample
 
 from outagehub.api.examples import HOST, invalid, next_cursor, page_size_invalid
@@ -35,7 +37,7 @@ PROBE_LIST = [
     page_size_invalid(PageNumberPagination),
 ]
 
-RESULT = {
+RESULT: dict[str, Any] = {
     "region": "eu-west",
     "checked_at": "2026-11-26T19:09:20.512094Z",
     "outcome": "down",
@@ -53,7 +55,7 @@ RESULT_LIST = [
 ]
 
 # The newest change: the probe back up by quorum once its second region recovered.
-EVENT = {
+EVENT: dict[str, Any] = {
     "at": "2026-11-26T19:22:19.870455Z",
     "region": "",
     "from_state": "down",

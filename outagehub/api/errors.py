@@ -21,7 +21,8 @@ class ErrorSerializer(serializers.Serializer):
     code = serializers.CharField(
         help_text="For programs: invalid, not_found, method_not_allowed, unsupported_media_type, throttled..."
     )
-    errors = serializers.DictField(
+    # DRF's metaclass moves declared fields off the class: this does not replace Serializer.errors.
+    errors = serializers.DictField(  # type: ignore[assignment]
         child=serializers.ListField(child=serializers.CharField()),
         help_text="Messages by field (query parameter or body field); `body` when the body is not a JSON object. "
         "Empty when the error is not about fields.",
@@ -72,7 +73,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, exceptions.ParseError):
         exc = exceptions.ValidationError({"body": [f"{exc.detail} The body must be a JSON object."]})
     elif isinstance(exc, exceptions.UnsupportedMediaType):
-        exc.detail = f"{exc.detail} Send JSON with 'Content-Type: application/json'."
+        exc.detail = exceptions.ErrorDetail(
+            f"{exc.detail} Send JSON with 'Content-Type: application/json'.", code=exc.default_code
+        )
 
     response = drf_exception_handler(exc, context)
     if response is None or not isinstance(exc, exceptions.APIException):

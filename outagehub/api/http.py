@@ -14,7 +14,7 @@ from corsheaders.conf import conf as cors_conf
 from corsheaders.middleware import CorsMiddleware
 from django.conf import settings
 from django.core.cache import caches
-from django.http import HttpRequest, HttpResponseBase, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.utils.cache import get_conditional_response, set_response_etag
 from django.utils.http import http_date, parse_http_date_safe
 from redis.exceptions import RedisError
@@ -86,7 +86,8 @@ class ApiConditionalGetMiddleware:
             return response
         if not response.has_header("Cache-Control"):
             response["Cache-Control"] = _cache_control(request, response)
-        if request.method not in READS or response.status_code != 200 or response.streaming:
+        # Streamed bodies (StreamingHttpResponse, FileResponse) are no HttpResponse: no ETag for them.
+        if request.method not in READS or response.status_code != 200 or not isinstance(response, HttpResponse):
             return response
         if not response.has_header("ETag"):
             set_response_etag(response)  # a hash of the body; none for an empty body
@@ -98,6 +99,7 @@ class ApiConditionalGetMiddleware:
             response["Last-Modified"] = http_date(last_modified)
         _ignore_future_if_modified_since(request)
         conditional = get_conditional_response(request, etag=etag, last_modified=last_modified, response=response)
+        assert conditional is not None  # given a response, it returns one
         if conditional.status_code == 412:
             # If-Match or If-Unmodified-Since failed: say so in the one error body.
             conditional = JsonResponse(

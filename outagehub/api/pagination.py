@@ -16,21 +16,19 @@ class StrictPageSize:
     """
 
     page_size: int
-    page_size_query_param = "page_size"
+    page_size_query_param: str | None = "page_size"  # None: no such parameter, as in DRF
     max_page_size: int
 
     def get_page_size(self, request: Any) -> int:
-        raw = request.query_params.get(self.page_size_query_param)
-        if raw is None:
+        param = self.page_size_query_param
+        if not param or (raw := request.query_params.get(param)) is None:
             return self.page_size
         try:
             size = int(raw)
         except ValueError:
             size = 0
         if size < 1:
-            raise exceptions.ValidationError(
-                {self.page_size_query_param: [f"Must be a whole number from 1 to {self.max_page_size}."]}
-            )
+            raise exceptions.ValidationError({param: [f"Must be a whole number from 1 to {self.max_page_size}."]})
         return min(size, self.max_page_size)
 
 
@@ -72,7 +70,9 @@ class TimeCursorPagination(StrictPageSize, pagination.CursorPagination):
             cursor = super().decode_cursor(request)
         except exceptions.NotFound:
             raise invalid from None
-        if cursor is not None and cursor.position is not None and not _is_position(cursor.position):
+        # DRF's stubs say the position is an int; DRF decodes it, and writes it, as a str.
+        position: str | None = cursor.position if cursor is not None else None  # type: ignore[assignment]
+        if position is not None and not _is_position(position):
             raise invalid
         return cursor
 

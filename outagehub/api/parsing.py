@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from rest_framework import exceptions, negotiation, parsers
+from rest_framework.renderers import BaseRenderer
 
 
 class JSONParser(parsers.JSONParser):
@@ -14,7 +16,7 @@ class JSONParser(parsers.JSONParser):
     RecursionError, which DRF lets through as a 500.
     """
 
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict[str, Any] | None = None) -> Any:
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None) -> Any:
         try:
             return super().parse(stream, media_type, parser_context)
         except RecursionError:
@@ -24,7 +26,8 @@ class JSONParser(parsers.JSONParser):
 class ContentNegotiation(negotiation.DefaultContentNegotiation):
     """DRF's, except that an unknown `?format=` is a 400 naming the formats, not a bare 404."""
 
-    def filter_renderers(self, renderers: list[Any], format: str) -> list[Any]:
+    def filter_renderers(self, renderers: Iterable[BaseRenderer], format: str) -> list[BaseRenderer]:
+        renderers = list(renderers)  # read twice below
         matching = [renderer for renderer in renderers if renderer.format == format]
         if not matching:
             allowed = ", ".join(dict.fromkeys(renderer.format for renderer in renderers))

@@ -71,7 +71,14 @@ class AutoSchema(openapi.AutoSchema):
             statuses.append(429)
         return statuses
 
-    def _may_refuse(self, permission: type[permissions.BasePermission]) -> bool:
+    def _may_refuse(
+        self,
+        permission: type[permissions.BasePermission] | permissions.OperandHolder | permissions.SingleOperandHolder,
+    ) -> bool:
+        # A composed permission (A | B, ~A) is an instance, not a class, so issubclass would raise:
+        # say it may refuse.
+        if not isinstance(permission, type):
+            return True
         # A permission that lets everyone read says so with `allows_reads`: its GETs never answer 403.
         if issubclass(permission, permissions.AllowAny):
             return False

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Any
 
 from outagehub import outbound
 from probes.checkers._common import CheckResult, _result, _Run, json_equal
@@ -51,7 +52,7 @@ from probes.kinds import ErrorClass, Outcome, ProbeKind
 
 __all__ = ["CheckResult", "json_equal", "run_check", "split_host_port", "validate_config"]
 
-_CHECKS: dict[str, Callable[[str, dict, _Run], CheckResult]] = {
+_CHECKS: dict[str, Callable[[str, dict[str, Any], _Run], CheckResult]] = {
     ProbeKind.HTTP: _check_http,
     ProbeKind.TCP: _check_tcp,
     ProbeKind.DNS: _check_dns,
@@ -62,7 +63,7 @@ _CHECKS: dict[str, Callable[[str, dict, _Run], CheckResult]] = {
 def run_check(
     kind: str,
     target: str,
-    config: dict,
+    config: dict[str, Any],
     *,
     timeout: float,
     allow_private: bool,

@@ -96,7 +96,7 @@ def _dns_target(target: str) -> None:
         raise ValueError(f"not a valid host name: {exc}") from None
 
 
-def _http_option_errors(config: dict) -> Iterator[tuple[str, str]]:
+def _http_option_errors(config: dict[str, Any]) -> Iterator[tuple[str, str]]:
     method = config.get("method", "GET")
     if not isinstance(method, str) or method.upper() not in _HTTP_METHODS:
         yield "method", f"one of {', '.join(sorted(_HTTP_METHODS))}"
@@ -126,7 +126,7 @@ def _http_option_errors(config: dict) -> Iterator[tuple[str, str]]:
         yield "method", f"HEAD returns no body to check {', '.join(sorted(body_keys))} against"
 
 
-def _dns_option_errors(config: dict) -> Iterator[tuple[str, str]]:
+def _dns_option_errors(config: dict[str, Any]) -> Iterator[tuple[str, str]]:
     record_type = config.get("record_type", "A")
     if not isinstance(record_type, str) or record_type.upper() not in _RECORD_TYPES:
         yield "record_type", f"one of {', '.join(sorted(_RECORD_TYPES))}"
@@ -137,7 +137,7 @@ def _dns_option_errors(config: dict) -> Iterator[tuple[str, str]]:
         yield "expected", "a string or a list of strings"
 
 
-def _tls_option_errors(config: dict) -> Iterator[tuple[str, str]]:
+def _tls_option_errors(config: dict[str, Any]) -> Iterator[tuple[str, str]]:
     min_days = config.get("min_days", 14)
     if not _is_int(min_days) or not 0 <= min_days <= 3650:
         yield "min_days", "an integer from 0 to 3650"
@@ -149,7 +149,7 @@ _TARGETS: dict[str, Callable[[str], object]] = {
     ProbeKind.DNS: _dns_target,
     ProbeKind.TLS: lambda target: split_host_port(target, 443),
 }
-_OPTION_CHECKS: dict[str, Callable[[dict], Iterator[tuple[str, str]]]] = {
+_OPTION_CHECKS: dict[str, Callable[[dict[str, Any]], Iterator[tuple[str, str]]]] = {
     ProbeKind.HTTP: _http_option_errors,
     ProbeKind.TCP: lambda config: iter(()),
     ProbeKind.DNS: _dns_option_errors,
@@ -157,7 +157,7 @@ _OPTION_CHECKS: dict[str, Callable[[dict], Iterator[tuple[str, str]]]] = {
 }
 
 
-def validate_config(kind: str, target: str, config: dict) -> dict[str, list[str]]:
+def validate_config(kind: str, target: str, config: dict[str, Any]) -> dict[str, list[str]]:
     """Problems with a probe's target and config: {field: [messages]}, {} if it can run.
 
     Fields are "kind", "target", "config" (not an object) or the name of a config option.

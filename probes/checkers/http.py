@@ -37,7 +37,7 @@ def _json_at(document: Any, path: str) -> Any:
     return document
 
 
-def _http_condition_failure(config: dict, status: int, body: bytes, encoding: str) -> str | None:
+def _http_condition_failure(config: dict[str, Any], status: int, body: bytes, encoding: str) -> str | None:
     """The first failed condition, as a message; None if all hold."""
     expect_status = config.get("expect_status", ["200-399"])
     if not any(low <= status <= high for low, high in _status_ranges(expect_status)):
@@ -65,7 +65,7 @@ def _http_condition_failure(config: dict, status: int, body: bytes, encoding: st
     return None
 
 
-def _check_http(target: str, config: dict, run: _Run) -> CheckResult:
+def _check_http(target: str, config: dict[str, Any], run: _Run) -> CheckResult:
     max_redirects = config.get("max_redirects", 5)
     # Ask for an uncompressed body: max_body_bytes then bounds what we hold, with no
     # decompression in between.

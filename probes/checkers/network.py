@@ -25,7 +25,7 @@ def _connect(host: str, port: int, run: _Run) -> socket.socket:
     )
 
 
-def _check_tcp(target: str, config: dict, run: _Run) -> CheckResult:
+def _check_tcp(target: str, config: dict[str, Any], run: _Run) -> CheckResult:
     host, port = split_host_port(target, None)
     try:
         with _connect(host, port, run) as sock:
@@ -56,7 +56,7 @@ def _normalise_expected(value: str, record_type: str) -> str:
     return value if record_type == "TXT" else value.rstrip(".").lower()
 
 
-def _check_dns(target: str, config: dict, run: _Run) -> CheckResult:
+def _check_dns(target: str, config: dict[str, Any], run: _Run) -> CheckResult:
     record_type = config.get("record_type", "A").upper()
     down = Outcome.DOWN
     try:
@@ -122,7 +122,7 @@ def _handshake(raw: socket.socket, context: ssl.SSLContext, host: str, run: _Run
     return context.wrap_socket(raw, server_hostname=host)
 
 
-def _check_tls(target: str, config: dict, run: _Run) -> CheckResult:
+def _check_tls(target: str, config: dict[str, Any], run: _Run) -> CheckResult:
     host, port = split_host_port(target, 443)
     min_days = config.get("min_days", 14)
     try:
@@ -130,12 +130,17 @@ def _check_tls(target: str, config: dict, run: _Run) -> CheckResult:
             _connect(host, port, run) as raw,
             _handshake(raw, outbound.tls_context(run.ca_file), host, run) as tls,
         ):
-            not_after = tls.getpeercert()["notAfter"]
+            cert = tls.getpeercert()
     except ssl.SSLCertVerificationError as exc:
         message = _verification_failure(exc, host, port, run)
         return _result(Outcome.DOWN, run, error=ErrorClass.TLS, message=message)
     except OSError as exc:
         return _network_failure(exc, run)
+    # The context requires a verified certificate, so a finished handshake always has one, and
+    # its notAfter is a string ("Jun  1 12:00:00 2027 GMT").
+    assert cert is not None
+    not_after = cert["notAfter"]
+    assert isinstance(not_after, str)
     remaining = ssl.cert_time_to_seconds(not_after) - time.time()  # seconds
     days = int(remaining // 86400)
     message = f"certificate expires in {days} day{'' if days == 1 else 's'}"

@@ -247,7 +247,7 @@ TIMELINE = [
 
 # --- outages and their status updates -----------------------------------------------------
 
-OUTAGE = {
+OUTAGE: dict[str, Any] = {
     "id": 4812,
     "service": "tiktok-shop",
     "status": "open",
@@ -341,7 +341,7 @@ WEBHOOK_CREATE = [
     ),
 ]
 
-DELIVERY = {
+DELIVERY: dict[str, Any] = {
     "id": 2305,
     "event": "outage.opened",
     "outage": 4812,

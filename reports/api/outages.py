@@ -24,7 +24,8 @@ class OutageEventSerializer(serializers.Serializer):
 
     at = serializers.DateTimeField()
     kind = serializers.CharField()
-    data = serializers.JSONField(help_text="The numbers behind the event: actual vs expected, the probe...")
+    # DRF's metaclass moves declared fields off the class: this does not replace Serializer.data.
+    data = serializers.JSONField(help_text="The numbers behind the event: actual vs expected, the probe...")  # type: ignore[assignment]
 
 
 class OutageSerializer(serializers.Serializer):

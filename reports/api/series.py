@@ -210,7 +210,8 @@ class IssueTypeShareSerializer(serializers.Serializer):
         ref_name = "IssueTypeShare"
 
     key = serializers.CharField()
-    label = serializers.CharField()
+    # DRF's metaclass moves declared fields off the class: this does not replace Field.label.
+    label = serializers.CharField()  # type: ignore[assignment]
     count = serializers.IntegerField()
     percent = serializers.FloatField(help_text="Of total, one decimal.")
 
@@ -291,7 +292,8 @@ class TimelineItemSerializer(serializers.Serializer):
         "probe_up, probe_degraded, probe_unknown)."
     )
     probe = ProbeRefSerializer(allow_null=True, help_text="The probe (probe events).")
-    data = serializers.JSONField(
+    # DRF's metaclass moves declared fields off the class: this does not replace Serializer.data.
+    data = serializers.JSONField(  # type: ignore[assignment]
         help_text="Outage events: the numbers behind them. Probe events: from_state, to_state and the evidence."
     )
 

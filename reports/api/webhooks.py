@@ -8,6 +8,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import exceptions, generics, permissions, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from catalog.models import Service
 from outagehub.api.errors import ErrorSerializer
@@ -62,7 +63,7 @@ class WebhookSerializer(serializers.ModelSerializer):
         fields = ["id", "url", "events", "services", "active", "created_at"]
 
     events = serializers.ListField(child=serializers.ChoiceField(choices=WebhookEvent.choices))
-    services = serializers.SlugRelatedField(
+    services: serializers.RelatedField[Service, str, str] | serializers.ManyRelatedField = serializers.SlugRelatedField(
         slug_field="slug", many=True, read_only=True, help_text="Slugs of the services; empty for every service."
     )
 
@@ -102,16 +103,21 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
     payload = serializers.DictField(help_text="The JSON body sent.")
 
 
-class OwnWebhookMixin:
+class OwnWebhookMixin(APIView):
     authentication_classes = [ApiKeyAuthentication]
     permission_classes = [HasWebhooksScope]
-    request: Request
-    kwargs: dict[str, Any]
+
+    @property
+    def api_key(self) -> ApiKey:
+        """The key the request was made with (HasWebhooksScope lets in no request without one)."""
+        key = self.request.auth
+        assert isinstance(key, ApiKey)
+        return key
 
     def get_webhook(self) -> Webhook:
         webhook_id = self.kwargs["webhook_id"]
         # Another key's webhook is as unknown as a missing one.
-        webhook = webhooks_of(owner=self.request.auth).filter(pk=webhook_id).first()
+        webhook = webhooks_of(owner=self.api_key).filter(pk=webhook_id).first()
         if webhook is None:
             raise exceptions.NotFound({"webhook_id": [f"No webhook with id {webhook_id}."]})
         return webhook
@@ -166,7 +172,7 @@ class WebhookListApi(OwnWebhookMixin, generics.ListAPIView):
     pagination_class = WebhookPagination
 
     def get_queryset(self) -> Any:
-        return webhooks_of(owner=self.request.auth)
+        return webhooks_of(owner=self.api_key)
 
     @extend_schema(
         request=InputSerializer,
@@ -176,7 +182,7 @@ class WebhookListApi(OwnWebhookMixin, generics.ListAPIView):
     def post(self, request: Request) -> Response:
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        webhook = webhook_create(owner=request.auth, **data.validated_data)
+        webhook = webhook_create(owner=self.api_key, **data.validated_data)
         return Response(WebhookCreatedSerializer(webhook).data, status=status.HTTP_201_CREATED)
 
 

@@ -50,6 +50,7 @@ import datetime as dt
 import itertools
 import math
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -658,7 +659,10 @@ def infer_interval(times: list[dt.datetime]) -> float:
 
 
 def detect_series(
-    times: list[dt.datetime], values: list[float], params: Params | None = None, interval_minutes: float | None = None
+    times: list[dt.datetime],
+    values: Sequence[float],
+    params: Params | None = None,
+    interval_minutes: float | None = None,
 ) -> SeriesResult:
     """Run the detector causally over a whole series: each row sees only the rows up to it."""
     params = params or Params()

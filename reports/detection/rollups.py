@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections import defaultdict
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 
 from django.db import transaction
 from django.db.models import Count, QuerySet
@@ -19,6 +19,9 @@ from catalog.models import Service
 from outagehub.timebuckets import HOUR, floor_hour, floor_minute
 from reports.models import CountryHour, Report, ReportMinute
 from reports.models.outages import CountryMinute
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
 
 logger = logging.getLogger(__name__)
 
@@ -77,7 +80,21 @@ def rollups_refresh(*, service: Service, since: dt.datetime, until: dt.datetime)
         _country_rollups_update(service, since, until, by_country)
 
 
-def _counted(service: Service, since: dt.datetime, until: dt.datetime) -> QuerySet[Report, dict[str, Any]]:
+class _CountedAnnotations(TypedDict):
+    minute: dt.datetime
+    n: int
+
+
+class _CountedRow(TypedDict):
+    minute: dt.datetime
+    issue_type_id: int
+    country: str
+    n: int
+
+
+def _counted(
+    service: Service, since: dt.datetime, until: dt.datetime
+) -> QuerySet[WithAnnotations[Report, _CountedAnnotations], _CountedRow]:
     """Counted reports in [since, until) grouped by minute, issue type and country, with their number `n`."""
     return (
         Report.objects.filter(service=service, counted=True, created_at__gte=since, created_at__lt=until)

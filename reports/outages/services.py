@@ -48,5 +48,6 @@ def outage_update_create(
         first = OutageUpdate.objects.filter(outage=outage).order_by("created_at", "id").first()
         latest = OutageUpdate.objects.filter(outage=outage).order_by("-created_at", "-id").first()
         # Both from the stored updates, not this one: an update stamped earlier than others changes neither.
+        assert first is not None and latest is not None  # there is at least the one just created
         Outage.objects.filter(pk=outage.pk).update(acknowledged_at=first.created_at, team_state=latest.state)
     return update

@@ -19,6 +19,7 @@ import json
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -174,7 +175,7 @@ def webhooks_dispatch(*, outage: Outage, event: str) -> list[WebhookDelivery]:
             "outage": outage_payload(outage),
         }
         delivery.save(update_fields=["payload"])
-        transaction.on_commit(lambda pk=delivery.pk: webhook_deliver.delay(pk))
+        transaction.on_commit(partial(webhook_deliver.delay, delivery.pk))
         deliveries.append(delivery)
     return deliveries
 

@@ -13,7 +13,11 @@ from reports.simulation.model import SimOutage, SimService
 def sim_services() -> list[SimService]:
     """Active services with demo traffic, as the simulator sees them."""
     services = Service.objects.active().filter(demo_traffic__gt=0).prefetch_related(active_issue_types_prefetch())
-    return [SimService(s.slug, s.demo_traffic, tuple(it.key for it in s.active_issue_types)) for s in services]
+    return [
+        SimService(s.slug, s.demo_traffic, tuple(it.key for it in s.active_issue_types))
+        for s in services
+        if s.demo_traffic is not None  # always, given the filter; narrows the nullable field
+    ]
 
 
 def sim_outages(*, start: dt.datetime, end: dt.datetime) -> list[SimOutage]:

@@ -64,12 +64,10 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
 
     def handle(self, *args: Any, file: Path | None, service: str | None, **options: Any) -> None:
-        if (file is None) == (service is None):
-            raise CommandError("give a CSV file or --service SLUG (one of them)")
-        if file is not None:
+        if file is not None and service is None:
             times, values = read_series(file)
             interval = None
-        else:
+        elif service is not None and file is None:
             found = service_get(slug=service)
             if found is None:
                 raise CommandError(f"no active service {service!r}")
@@ -77,6 +75,8 @@ class Command(BaseCommand):
             if not times:
                 raise CommandError(f"{service}: no history yet")
             values, interval = [float(c) for c in counts], 1.0
+        else:
+            raise CommandError("give a CSV file or --service SLUG (one of them)")
         result = detect_series(times, values, interval_minutes=interval)
         if options["json"]:
             document = {"alerts": [_fmt(a) for a in result.alerts], "outages": [_outage(o) for o in result.outages]}

@@ -82,7 +82,7 @@ class Command(BaseCommand):
         delays: dict[tuple[float, float], list[float]] = {}
         missed: dict[tuple[float, float], int] = {}
         for baseline in (0.5, 1, 2, 5, 20, 50):
-            for factor in (3, 5, 10, 20):
+            for factor in (3.0, 5.0, 10.0, 20.0):
                 d, m, n = self._spikes(baseline, factor, trials, seed, params)
                 rows += n
                 delays[(baseline, factor)], missed[(baseline, factor)] = d, m
@@ -162,7 +162,9 @@ class Command(BaseCommand):
                 missed += 1
         return delays, missed, rows
 
-    def _blips(self, baseline: float, factor: float, minutes: int, trials: int, seed: int, params: Params):
+    def _blips(
+        self, baseline: float, factor: float, minutes: int, trials: int, seed: int, params: Params
+    ) -> tuple[int, int]:
         opened, rows = 0, 0
         for k in range(trials):
             at = START + dt.timedelta(days=7, hours=(k * 7) % 24, minutes=(k * 13) % 60)
