@@ -11,6 +11,7 @@ from django.db.models import Q, QuerySet
 from django.db.models.fields.json import KeyTransform
 
 from catalog.models import Service, issue_type_key_validator
+from outagehub.api.choices import ChoiceFilter
 from outagehub.api.windows import TimeRangeForm, time_in_bounds
 from reports.models import Confidence, Outage, OutageStatus
 
@@ -21,8 +22,8 @@ class OutageFilter(django_filters.FilterSet):
     service = django_filters.CharFilter(
         method="filter_service", max_length=64, validators=[validate_slug], help_text="Service slug."
     )
-    status = django_filters.ChoiceFilter(choices=OutageStatus.choices)
-    confidence = django_filters.ChoiceFilter(
+    status = ChoiceFilter(choices=OutageStatus.choices)
+    confidence = ChoiceFilter(
         choices=Confidence.choices,
         help_text="confirmed (reports and probes), crowd (reports), probe (probes).",
     )

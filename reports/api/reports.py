@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from catalog.models import Service
 from catalog.selectors import service_get
+from outagehub.api.choices import ChoiceField
 from outagehub.api.errors import ErrorSerializer
 from outagehub.api.examples import ExampleLinks
 from outagehub.api.pagination import PageNumberPagination, TimeCursorPagination
@@ -65,7 +66,7 @@ class ServiceListApi(generics.ListAPIView):
             ref_name = "ServiceListFilter"
 
         q = serializers.CharField(required=False, allow_blank=True, max_length=100)
-        status = serializers.ChoiceField(choices=Level.choices, required=False, allow_blank=True)
+        status = ChoiceField(choices=Level.choices, required=False, allow_blank=True)
 
     class OutputSerializer(serializers.Serializer):
         class Meta:

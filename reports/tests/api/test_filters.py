@@ -143,8 +143,8 @@ def test_a_crafted_cursor_is_a_404_in_the_error_body(api, shop):
 @pytest.mark.parametrize(
     ("query", "field", "needle"),
     [
-        ("status=closed", "status", "not one of the available choices"),
-        ("confidence=sure", "confidence", "not one of the available choices"),
+        ("status=closed", "status", "Allowed: open, resolved."),
+        ("confidence=sure", "confidence", "Allowed: confirmed, crowd, probe."),
         ("service=not%20a%20slug", "service", "slug"),
         ("service=nope", "service", "No service with slug 'nope'"),
         ("issue_type=" + "x" * 33, "issue_type", "at most 32"),
@@ -164,6 +164,11 @@ def test_a_bad_filter_is_a_400_naming_the_field(api, shop, query, field, needle)
     body = assert_error(api.get(f"{URL}?{query}"), 400, field, needle)
     assert body["code"] == "invalid"
     assert body["message"].startswith(f"Invalid input. {field}: ")
+
+
+def test_an_unknown_status_lists_the_allowed_ones(api, shop):
+    body = assert_error(api.get(f"{URL}?status=closed"), 400, "status")
+    assert body["errors"] == {"status": ['"closed" is not a valid choice. Allowed: open, resolved.']}
 
 
 def test_an_empty_filter_is_read_as_absent(api, shop):

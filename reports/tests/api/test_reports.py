@@ -240,6 +240,7 @@ def test_service_list_is_by_name_whatever_the_case(api, service):
 
 def test_service_list_rejects_bad_query_parameters(api, service):
     assert_error(api.get("/api/v1/services/?q=%00"), 400, "q")
+    assert_error(api.get("/api/v1/services/?status=down"), 400, "status", "Allowed: ok, possible, outage.")
     assert api.get("/api/v1/services/?page=999").status_code == 404
     assert api.get("/api/v1/services/?page=abc").status_code == 404
 

@@ -196,7 +196,7 @@ def test_series_errors_stay_json_when_csv_is_asked(api, shop):
 @pytest.mark.parametrize(
     ("params", "field", "needle"),
     [
-        ({"bucket": "5m"}, "bucket", "not a valid choice"),
+        ({"bucket": "5m"}, "bucket", "not a valid choice. Allowed: 1m, 15m, 1h, 1d."),
         ({"since": "yesterday"}, "since", "wrong format"),
         ({"until": "2026-13-01T00:00:00Z"}, "until", "wrong format"),
         ({"since": "1900-01-01T00:00:00Z"}, "since", "1970"),
