@@ -241,8 +241,8 @@ def test_service_list_is_by_name_whatever_the_case(api, service):
 def test_service_list_rejects_bad_query_parameters(api, service):
     assert_error(api.get("/api/v1/services/?q=%00"), 400, "q")
     assert_error(api.get("/api/v1/services/?status=down"), 400, "status", "Allowed: ok, possible, outage.")
-    assert api.get("/api/v1/services/?page=999").status_code == 404
-    assert api.get("/api/v1/services/?page=abc").status_code == 404
+    assert_error(api.get("/api/v1/services/?page=999"), 400, "page")
+    assert_error(api.get("/api/v1/services/?page=abc"), 400, "page")
 
 
 def test_service_detail_has_issue_types_and_counts(api, service):
