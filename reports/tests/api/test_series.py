@@ -166,6 +166,12 @@ def test_series_as_csv(api, shop):
     for response in (
         api.get(f"{URL}series/", {"since": iso(T0), "until": iso(T0 + HOUR), "format": "csv"}),
         api.get(f"{URL}series/", {"since": iso(T0), "until": iso(T0 + HOUR)}, HTTP_ACCEPT="text/csv"),
+        # An explicit format wins over the Accept most HTTP libraries send by default.
+        api.get(
+            f"{URL}series/",
+            {"since": iso(T0), "until": iso(T0 + HOUR), "format": "csv"},
+            HTTP_ACCEPT="application/json",
+        ),
     ):
         assert response.status_code == 200
         assert response["Content-Type"] == "text/csv; charset=utf-8"
