@@ -81,7 +81,22 @@ REPORT_CREATE = [
             "service": "tiktok-shop",
             "issue_type": "payment",
             "counted": True,
+            "not_counted_reason": None,
+            "counts_again_at": None,
             "created_at": "2026-11-26T19:38:12.504317Z",
+        },
+    ),
+    OpenApiExample(
+        "Not counted: the same reporter within the cooldown",
+        response_only=True,
+        value={
+            "id": 1849415,
+            "service": "tiktok-shop",
+            "issue_type": "payment",
+            "counted": False,
+            "not_counted_reason": "cooldown",
+            "counts_again_at": "2026-11-26T19:53:12.504317Z",
+            "created_at": "2026-11-26T19:41:07.118230Z",
         },
     ),
     OpenApiExample(

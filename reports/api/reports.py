@@ -21,7 +21,7 @@ from reports.api import examples
 from reports.intake.identity import client_ip
 from reports.intake.services import IntakeUnavailable, ReportDraft, report_submit
 from reports.intake.throttles import ReportRateThrottle
-from reports.models import COMMENT_MAX_LENGTH, Channel, Level
+from reports.models import COMMENT_MAX_LENGTH, Channel, Level, NotCountedReason
 from reports.selectors.status import report_counts, service_comments, service_list, service_problems, service_status
 
 
@@ -174,7 +174,19 @@ class ReportCreateApi(APIView):
         id = serializers.IntegerField()
         service = serializers.CharField(source="service.slug")
         issue_type = serializers.CharField(source="issue_type.key")
-        counted = serializers.BooleanField()
+        counted = serializers.BooleanField(help_text="Whether the report entered the counts.")
+        not_counted_reason = serializers.ChoiceField(
+            choices=NotCountedReason.choices,
+            allow_null=True,
+            help_text="Null when counted; `cooldown`: this reporter already reported the service within "
+            "the cooldown (OUTAGEHUB_REPORT_COOLDOWN_SECONDS); `address_cap`: the client address already "
+            "counts as many reporters as allowed (OUTAGEHUB_REPORTERS_PER_ADDRESS).",
+        )
+        counts_again_at = serializers.DateTimeField(
+            allow_null=True,
+            help_text="Null when counted; else when this reporter's cooldown for the service ends: its "
+            "reports count again from then (with `address_cap`, if the address has room by then).",
+        )
         created_at = serializers.DateTimeField()
 
     class QueuedSerializer(serializers.Serializer):
