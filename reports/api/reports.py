@@ -20,7 +20,7 @@ from outagehub.api.serializers import StrictSerializer, StringField
 from reports.api import examples
 from reports.intake.identity import client_ip
 from reports.intake.services import IntakeUnavailable, ReportDraft, report_submit
-from reports.intake.throttles import ReportRateThrottle
+from reports.intake.throttles import ReadRateThrottle, ReportRateThrottle
 from reports.models import COMMENT_MAX_LENGTH, Channel, Level, NotCountedReason
 from reports.selectors.status import report_counts, service_comments, service_list, service_problems, service_status
 
@@ -148,7 +148,8 @@ class ServiceDetailApi(APIView):
 class ReportCreateApi(APIView):
     """File a report: "I have a problem with this service"."""
 
-    throttle_classes = [ReportRateThrottle]
+    # Reads (an OPTIONS) under the read limit like any other view; reports under their own.
+    throttle_classes = [ReadRateThrottle, ReportRateThrottle]
 
     class InputSerializer(StrictSerializer):
         class Meta:
@@ -197,6 +198,12 @@ class ReportCreateApi(APIView):
         issue_type = serializers.CharField()
         queued = serializers.BooleanField(help_text="Always true: stored and counted once the database is back.")
         created_at = serializers.DateTimeField(help_text="The report's time, kept when it is stored later.")
+
+    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if request.method == "POST" and status.is_success(response.status_code):
+            ReportRateThrottle().record(request)  # only reports taken count against the limit
+        return response
 
     @extend_schema(
         request=InputSerializer,

@@ -141,6 +141,7 @@ def report_post(request: HttpRequest, slug: str) -> HttpResponse:
         response = render(request, "reports/deferred.html", {"unavailable": True}, status=503)
         response["Retry-After"] = str(IntakeUnavailable.retry_after)
         return response
+    throttle.record(request)  # taken (stored or queued): only reports taken count against the limit
     if isinstance(result, ReportDraft):
         return render(request, "reports/deferred.html", {"slug": slug}, status=202)
     label = result.issue_type.label.lower()
