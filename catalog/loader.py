@@ -39,7 +39,7 @@ class CatalogError(Exception):
 
 class _IssueTypeEntry(StrictSerializer):
     key = serializers.CharField(max_length=32, validators=[issue_type_key_validator])
-    label = serializers.CharField(max_length=60)
+    label = serializers.CharField(max_length=60)  # type: ignore[assignment]  # a field named `label`: DRF's metaclass moves declared fields off the class
 
 
 class _ServiceEntry(StrictSerializer):
@@ -157,7 +157,7 @@ def catalog_load(specs: list[ServiceSpec]) -> LoadResult:
     result = LoadResult()
     existing = {s.slug: s for s in Service.objects.filter(slug__in=[spec.slug for spec in specs])}
     for spec in specs:
-        fields = {
+        fields: dict[str, Any] = {
             "name": spec.name,
             "homepage": spec.homepage,
             "description": spec.description,

@@ -21,3 +21,11 @@ def active_issue_types_prefetch() -> Prefetch[
     Literal["issue_types"], QuerySet[IssueType], Literal["active_issue_types"]
 ]:
     return Prefetch("issue_types", queryset=IssueType.objects.filter(active=True), to_attr="active_issue_types")
+
+
+def issue_type_keys(*, service: Service | None = None) -> list[str]:
+    """Keys of the active issue types: of `service` in its order, or of every service, each once, sorted."""
+    if service is not None:
+        return list(IssueType.objects.filter(service=service, active=True).values_list("key", flat=True))
+    keys = IssueType.objects.filter(active=True).values_list("key", flat=True)
+    return sorted(keys.order_by("key").distinct())

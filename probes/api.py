@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from outagehub.api.choices import ChoiceField
 from outagehub.api.examples import ExampleLinks
 from outagehub.api.pagination import PageNumberPagination, TimeCursorPagination
 from outagehub.api.serializers import StringField
@@ -211,7 +212,7 @@ class ProbeUptimeApi(APIView):
         class Meta:
             ref_name = "ProbeUptimeFilter"
 
-        bucket = serializers.ChoiceField(choices=("1h", "1d"), default="1h", help_text="Bucket size.")
+        bucket = ChoiceField(choices=("1h", "1d"), default="1h", help_text="Bucket size.")
 
     class OutputSerializer(serializers.Serializer):
         class Meta:

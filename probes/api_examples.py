@@ -112,5 +112,5 @@ UPTIME = [
             ],
         },
     ),
-    invalid("A bucket size it does not offer", {"bucket": ['"15m" is not a valid choice.']}),
+    invalid("A bucket size it does not offer", {"bucket": ['"15m" is not a valid choice. Allowed: 1h, 1d.']}),
 ]

@@ -10,9 +10,10 @@ from rest_framework import exceptions, pagination
 
 
 class StrictPageSize:
-    """A `page_size` that is not a whole number from 1 is a 400; one over the maximum gets the maximum.
+    """A `page_size` that is not a whole number from 1 to the maximum is a 400 naming it and the range.
 
-    DRF's own paginators fall back to the default size on a bad `page_size`, so a typo goes unnoticed.
+    DRF's own paginators fall back to the default size on a bad `page_size` and cap one over the
+    maximum, so a typo goes unnoticed and a client asking for 1,000 silently gets fewer.
     """
 
     page_size: int
@@ -27,31 +28,41 @@ class StrictPageSize:
             size = int(raw)
         except ValueError:
             size = 0
-        if size < 1:
+        if not 1 <= size <= self.max_page_size:
             raise exceptions.ValidationError({param: [f"Must be a whole number from 1 to {self.max_page_size}."]})
-        return min(size, self.max_page_size)
+        return size
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        parameters = super().get_schema_operation_parameters(view)  # type: ignore[misc]
+        for parameter in parameters:
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"].update(minimum=1, maximum=self.max_page_size)
+                parameter["description"] = (
+                    f"Results per page, {self.page_size} unless given; from 1 to {self.max_page_size}."
+                )
+        return parameters
 
 
 class PageNumberPagination(StrictPageSize, pagination.PageNumberPagination):
-    """Numbered pages for catalogs, with a strict `page_size`."""
+    """Numbered pages for catalogs, with a strict `page_size`; a `page` that is none of them is a 400 naming it."""
 
     page_size = 50
     max_page_size = 200
+    # Django's paginator supplies the reason: not an integer, less than 1, or no results (past the end).
+    invalid_page_message = "{message}."
 
     def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> list[Any] | None:
         try:
             return super().paginate_queryset(queryset, request, view)
-        except exceptions.NotFound as exc:  # an unknown page: say which parameter
-            raise exceptions.NotFound({self.page_query_param: [str(exc.detail)]}) from None
+        except exceptions.NotFound as exc:
+            # A bad query parameter, like any other: the list exists, the request was wrong.
+            raise exceptions.ValidationError({self.page_query_param: [str(exc.detail)]}) from None
 
     def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
-            if parameter["name"] == self.page_size_query_param:
+            if parameter["name"] == self.page_query_param:
                 parameter["schema"]["minimum"] = 1
-                parameter["description"] = (
-                    f"Results per page, {self.page_size} unless given; at most {self.max_page_size}."
-                )
         return parameters
 
 

@@ -24,7 +24,21 @@ class JSONParser(parsers.JSONParser):
 
 
 class ContentNegotiation(negotiation.DefaultContentNegotiation):
-    """DRF's, except that an unknown `?format=` is a 400 naming the formats, not a bare 404."""
+    """DRF's, except that an explicit format wins over `Accept`, and an unknown one is a 400 naming the formats.
+
+    DRF narrows the renderers to the format and then still matches them against `Accept`, so
+    `?format=csv` from a client that sends `Accept: application/json` by default (most HTTP
+    libraries) was a 406. Whoever wrote the URL asked for CSV: that is the answer.
+    """
+
+    def select_renderer(
+        self, request: Any, renderers: Iterable[BaseRenderer], format_suffix: str | None = None
+    ) -> tuple[Any, str]:
+        format = format_suffix or request.query_params.get(self.settings.URL_FORMAT_OVERRIDE)
+        if not format:  # absent, or empty as an HTML form sends it
+            return super().select_renderer(request, renderers, format_suffix)
+        renderer = self.filter_renderers(renderers, format)[0]
+        return renderer, renderer.media_type
 
     def filter_renderers(self, renderers: Iterable[BaseRenderer], format: str) -> list[BaseRenderer]:
         renderers = list(renderers)  # read twice below

@@ -24,11 +24,18 @@ def test_a_page_size_that_is_not_a_whole_number_from_1_is_a_400(api, size):
     assert response.json()["errors"] == {"page_size": ["Must be a whole number from 1 to 200."]}
 
 
-def test_a_page_size_over_the_maximum_gets_the_maximum(api):
-    response = api.get("/api/v1/services/?page_size=100000")
-    assert response.status_code == 200
-    assert response.json()["count"] == 2
+def test_a_page_size_over_the_maximum_is_a_400_naming_the_range(api):
+    response = api.get("/api/v1/services/?page_size=201")
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"page_size": ["Must be a whole number from 1 to 200."]}
+    assert api.get("/api/v1/services/?page_size=200").json()["count"] == 2
     assert [s["slug"] for s in api.get("/api/v1/services/?page_size=1").json()["results"]] == ["amazon"]
+
+
+def test_a_cursor_page_size_over_the_maximum_is_a_400_too(api):
+    response = api.get("/api/v1/outages/?page_size=201")
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"page_size": ["Must be a whole number from 1 to 200."]}
 
 
 @pytest.mark.parametrize("method", ["get", "post", "put", "delete"])
@@ -91,7 +98,15 @@ def test_an_unknown_format_is_a_400_naming_the_formats(api, url, allowed):
     assert response.json()["errors"]["format"][0].endswith(allowed)
 
 
-def test_a_page_past_the_end_is_a_404_naming_the_page(api):
-    response = api.get("/api/v1/services/?page=99")
-    assert response.status_code == 404
-    assert list(response.json()["errors"]) == ["page"]
+@pytest.mark.parametrize(
+    ("page", "reason"),
+    [
+        ("99", "That page contains no results."),
+        ("abc", "That page number is not an integer."),
+        ("0", "That page number is less than 1."),
+    ],
+)
+def test_a_page_that_is_none_of_the_lists_pages_is_a_400_naming_the_page(api, page, reason):
+    response = api.get(f"/api/v1/services/?page={page}")
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"page": [reason]}

@@ -107,21 +107,22 @@ def test_hours_not_rolled_up_yet_are_read_from_raw_results(api):
 
 
 @pytest.mark.parametrize(
-    ("params", "field"),
+    ("params", "field", "needle"),
     [
-        ({"bucket": "15m"}, "bucket"),
-        ({"since": "not a time"}, "since"),
-        ({"since": iso(DAY0), "until": iso(DAY0)}, "until"),
-        ({"since": iso(DAY0 - 100 * 24 * HOUR), "until": iso(DAY0), "bucket": "1h"}, "since"),
-        ({"since": iso(DAY0 - 401 * 24 * HOUR), "until": iso(DAY0), "bucket": "1d"}, "since"),
+        ({"bucket": "15m"}, "bucket", "Allowed: 1h, 1d."),
+        ({"since": "not a time"}, "since", ""),
+        ({"since": iso(DAY0), "until": iso(DAY0)}, "until", ""),
+        ({"since": iso(DAY0 - 100 * 24 * HOUR), "until": iso(DAY0), "bucket": "1h"}, "since", ""),
+        ({"since": iso(DAY0 - 401 * 24 * HOUR), "until": iso(DAY0), "bucket": "1d"}, "since", ""),
     ],
 )
-def test_bad_uptime_parameters_are_400(api, probe, params, field):
+def test_bad_uptime_parameters_are_400(api, probe, params, field, needle):
     response = api.get(f"/api/v1/probes/{probe.pk}/uptime/", params)
     assert response.status_code == 400
     body = response.json()
     assert set(body) == {"message", "code", "errors"}
     assert field in body["errors"]
+    assert needle in " ".join(body["errors"][field])
 
 
 def test_unknown_probe_is_404(api):

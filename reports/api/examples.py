@@ -33,7 +33,7 @@ SERVICE_SUMMARY = {
 
 SERVICE_LIST = [
     OpenApiExample("Services in outage", value=SERVICE_SUMMARY, response_only=True),
-    invalid("An unknown status", {"status": ['"down" is not a valid choice.']}),
+    invalid("An unknown status", {"status": ['"down" is not a valid choice. Allowed: ok, possible, outage.']}),
 ]
 
 SERVICE_DETAIL = [
@@ -81,7 +81,22 @@ REPORT_CREATE = [
             "service": "tiktok-shop",
             "issue_type": "payment",
             "counted": True,
+            "not_counted_reason": None,
+            "counts_again_at": None,
             "created_at": "2026-11-26T19:38:12.504317Z",
+        },
+    ),
+    OpenApiExample(
+        "Not counted: the same reporter within the cooldown",
+        response_only=True,
+        value={
+            "id": 1849415,
+            "service": "tiktok-shop",
+            "issue_type": "payment",
+            "counted": False,
+            "not_counted_reason": "cooldown",
+            "counts_again_at": "2026-11-26T19:53:12.504317Z",
+            "created_at": "2026-11-26T19:41:07.118230Z",
         },
     ),
     OpenApiExample(
@@ -130,7 +145,9 @@ SERIES = {
     ],
 }
 SERIES_NAME = "The outage by quarter hour"
-SERIES_INVALID = invalid("A bucket size it does not offer", {"bucket": ['"5m" is not a valid choice.']})
+SERIES_INVALID = invalid(
+    "A bucket size it does not offer", {"bucket": ['"5m" is not a valid choice. Allowed: 1m, 15m, 1h, 1d.']}
+)
 
 # The hour 19:00 UTC by country, from the hourly rollups (reports until about 19:40).
 COUNTRY_HOUR = {"US": 1508, "GB": 358, "DE": 276, "JP": 209, "": 163, "FR": 147, "BR": 90}
@@ -268,7 +285,7 @@ OUTAGE: dict[str, Any] = {
 OUTAGES_NEXT = next_cursor("/api/v1/outages/", OUTAGE["started_at"], page_size=1, service="tiktok-shop")
 OUTAGE_LIST = [
     OpenApiExample("The newest outage of TikTok Shop", value=OUTAGE, response_only=True),
-    invalid("An unknown status", {"status": ["Select a valid choice. closed is not one of the available choices."]}),
+    invalid("An unknown status", {"status": ['"closed" is not a valid choice. Allowed: open, resolved.']}),
 ]
 
 OUTAGE_DETAIL = [
@@ -302,7 +319,10 @@ UPDATE_CREATE = [
         "The cause found", request_only=True, value={"state": "identified", "message": IDENTIFIED["message"]}
     ),
     OpenApiExample("Posted", response_only=True, value=IDENTIFIED),
-    invalid("An unknown state", {"state": ['"fixed" is not a valid choice.']}),
+    invalid(
+        "An unknown state",
+        {"state": ['"fixed" is not a valid choice. Allowed: investigating, identified, monitoring, resolved.']},
+    ),
 ]
 
 

@@ -11,6 +11,8 @@ from django.db.models import Q, QuerySet
 from django.db.models.fields.json import KeyTransform
 
 from catalog.models import Service, issue_type_key_validator
+from catalog.selectors import issue_type_keys
+from outagehub.api.choices import ChoiceFilter
 from outagehub.api.windows import TimeRangeForm, time_in_bounds
 from reports.models import Confidence, Outage, OutageStatus
 
@@ -21,8 +23,8 @@ class OutageFilter(django_filters.FilterSet):
     service = django_filters.CharFilter(
         method="filter_service", max_length=64, validators=[validate_slug], help_text="Service slug."
     )
-    status = django_filters.ChoiceFilter(choices=OutageStatus.choices)
-    confidence = django_filters.ChoiceFilter(
+    status = ChoiceFilter(choices=OutageStatus.choices)
+    confidence = ChoiceFilter(
         choices=Confidence.choices,
         help_text="confirmed (reports and probes), crowd (reports), probe (probes).",
     )
@@ -48,6 +50,8 @@ class OutageFilter(django_filters.FilterSet):
         form = TimeRangeForm
         fields: list[str] = []  # all declared above
 
+    ISSUE_TYPES_SHOWN = 30  # keys listed when an unknown one is asked for; the catalog holds hundreds
+
     def filter_service(self, queryset: QuerySet[Outage], name: str, value: str) -> QuerySet[Outage]:
         # A typo must not read as "no outages": an unknown service is a 400 naming it.
         if not Service.objects.filter(slug=value).exists():
@@ -55,10 +59,24 @@ class OutageFilter(django_filters.FilterSet):
         return queryset.filter(service__slug=value)
 
     def filter_issue_type(self, queryset: QuerySet[Outage], name: str, value: str) -> QuerySet[Outage]:
+        # A typo must not read as "no outages" either: an unknown key is a 400 listing the known ones.
+        self._check_issue_type(value)
         # A key explicitly at 0 is no report of that type. KeyTransform rather than a
         # `issue_types__<key>__gt` keyword, so a key holding "__" is a key, not a lookup.
         # A missing key compares as NULL, so it is excluded too.
         return queryset.alias(issue_type_count=KeyTransform(value, "issue_types")).filter(issue_type_count__gt=0)
+
+    def _check_issue_type(self, key: str) -> None:
+        slug = self.form.cleaned_data.get("service")
+        service = Service.objects.filter(slug=slug).first() if slug else None
+        keys = issue_type_keys(service=service)
+        if key in keys:
+            return
+        shown = ", ".join(keys[: self.ISSUE_TYPES_SHOWN]) or "none"
+        if len(keys) > self.ISSUE_TYPES_SHOWN:
+            shown += f" (and {len(keys) - self.ISSUE_TYPES_SHOWN} more)"
+        of = service.name if service else "any service"
+        raise ValidationError({"issue_type": [f"{key!r} is not an issue type of {of}. Allowed: {shown}."]})
 
     def filter_since(self, queryset: QuerySet[Outage], name: str, value: dt.datetime) -> QuerySet[Outage]:
         # Overlaps [since, ...): still open, or resolved after since.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -10,18 +11,28 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from catalog.models import Service
+from catalog.models import IssueType, Service
 from catalog.selectors import service_get
+from outagehub.api.choices import ChoiceField
 from outagehub.api.errors import ErrorSerializer
 from outagehub.api.examples import ExampleLinks
 from outagehub.api.pagination import PageNumberPagination, TimeCursorPagination
 from outagehub.api.serializers import StrictSerializer, StringField
 from reports.api import examples
+from reports.detection.detector import Problem
 from reports.intake.identity import client_ip
 from reports.intake.services import IntakeUnavailable, ReportDraft, report_submit
-from reports.intake.throttles import ReportRateThrottle
-from reports.models import COMMENT_MAX_LENGTH, Channel, Level
-from reports.selectors.status import report_counts, service_comments, service_list, service_problems, service_status
+from reports.intake.throttles import ReadRateThrottle, ReportRateThrottle
+from reports.models import COMMENT_MAX_LENGTH, Channel, Level, NotCountedReason
+from reports.selectors.status import (
+    ReportCounts,
+    ServiceStatus,
+    report_counts,
+    service_comments,
+    service_list,
+    service_problems,
+    service_status,
+)
 
 
 def get_service_or_404(slug: str, *, with_issue_types: bool = False) -> Service:
@@ -33,7 +44,7 @@ def get_service_or_404(slug: str, *, with_issue_types: bool = False) -> Service:
 
 class IssueTypeSerializer(serializers.Serializer):
     key = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # a field named `label`: DRF's metaclass moves declared fields off the class
 
 
 class ReportCountsSerializer(serializers.Serializer):
@@ -65,7 +76,7 @@ class ServiceListApi(generics.ListAPIView):
             ref_name = "ServiceListFilter"
 
         q = serializers.CharField(required=False, allow_blank=True, max_length=100)
-        status = serializers.ChoiceField(choices=Level.choices, required=False, allow_blank=True)
+        status = ChoiceField(choices=Level.choices, required=False, allow_blank=True)
 
     class OutputSerializer(serializers.Serializer):
         class Meta:
@@ -94,6 +105,20 @@ class ServiceListApi(generics.ListAPIView):
     )
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
+
+
+@dataclass(frozen=True)
+class ServiceDetail:
+    """What the service detail shows: the service and its reads, as the OutputSerializer reads them."""
+
+    slug: str
+    name: str
+    homepage: str
+    description: str
+    active_issue_types: list[IssueType]
+    report_counts: ReportCounts
+    current: ServiceStatus
+    problems: list[Problem]
 
 
 class ServiceDetailApi(APIView):
@@ -138,16 +163,24 @@ class ServiceDetailApi(APIView):
     @extend_schema(responses=OutputSerializer, examples=examples.SERVICE_DETAIL)
     def get(self, request: Request, slug: str) -> Response:
         service = get_service_or_404(slug, with_issue_types=True)
-        service.report_counts = report_counts(service=service)
-        service.current = service_status(service=service)
-        service.problems = service_problems(service=service)
-        return Response(self.OutputSerializer(service).data)
+        detail = ServiceDetail(
+            slug=service.slug,
+            name=service.name,
+            homepage=service.homepage,
+            description=service.description,
+            active_issue_types=service.active_issue_types,  # type: ignore[attr-defined]  # prefetched
+            report_counts=report_counts(service=service),
+            current=service_status(service=service),
+            problems=service_problems(service=service),
+        )
+        return Response(self.OutputSerializer(detail).data)
 
 
 class ReportCreateApi(APIView):
     """File a report: "I have a problem with this service"."""
 
-    throttle_classes = [ReportRateThrottle]
+    # Reads (an OPTIONS) under the read limit like any other view; reports under their own.
+    throttle_classes = [ReadRateThrottle, ReportRateThrottle]
 
     class InputSerializer(StrictSerializer):
         class Meta:
@@ -173,7 +206,19 @@ class ReportCreateApi(APIView):
         id = serializers.IntegerField()
         service = serializers.CharField(source="service.slug")
         issue_type = serializers.CharField(source="issue_type.key")
-        counted = serializers.BooleanField()
+        counted = serializers.BooleanField(help_text="Whether the report entered the counts.")
+        not_counted_reason = serializers.ChoiceField(
+            choices=NotCountedReason.choices,
+            allow_null=True,
+            help_text="Null when counted; `cooldown`: this reporter already reported the service within "
+            "the cooldown (OUTAGEHUB_REPORT_COOLDOWN_SECONDS); `address_cap`: the client address already "
+            "counts as many reporters as allowed (OUTAGEHUB_REPORTERS_PER_ADDRESS).",
+        )
+        counts_again_at = serializers.DateTimeField(
+            allow_null=True,
+            help_text="Null when counted; else when this reporter's cooldown for the service ends: its "
+            "reports count again from then (with `address_cap`, if the address has room by then).",
+        )
         created_at = serializers.DateTimeField()
 
     class QueuedSerializer(serializers.Serializer):
@@ -184,6 +229,12 @@ class ReportCreateApi(APIView):
         issue_type = serializers.CharField()
         queued = serializers.BooleanField(help_text="Always true: stored and counted once the database is back.")
         created_at = serializers.DateTimeField(help_text="The report's time, kept when it is stored later.")
+
+    def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if request.method == "POST" and status.is_success(response.status_code):
+            ReportRateThrottle().record(request)  # only reports taken count against the limit
+        return response
 
     @extend_schema(
         request=InputSerializer,

@@ -17,6 +17,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from outagehub.api.choices import ChoiceField
 from outagehub.api.serializers import StringField
 from outagehub.api.windows import BUCKET_DOC, WINDOW_DOC, BucketedWindowSerializer, WindowSerializer, error_responses
 from outagehub.timebuckets import BUCKETS
@@ -96,7 +97,7 @@ class ServiceSeriesApi(APIView):
         class Meta:
             ref_name = "ServiceSeriesFilter"
 
-        bucket = serializers.ChoiceField(
+        bucket = ChoiceField(
             choices=tuple(BUCKETS),
             required=False,
             help_text="Bucket size. Default: 15m, or 1h with country (country counts are hourly: 1h or 1d only).",

@@ -9,6 +9,7 @@ from rest_framework import authentication, exceptions, generics, permissions, se
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from outagehub.api.choices import ChoiceField
 from outagehub.api.errors import ErrorSerializer
 from outagehub.api.examples import ExampleLinks
 from outagehub.api.pagination import TimeCursorPagination
@@ -65,7 +66,7 @@ class OutageUpdatesApi(generics.ListAPIView):
         class Meta:
             ref_name = "OutageUpdateInput"
 
-        state = serializers.ChoiceField(choices=UpdateState.choices)
+        state = ChoiceField(choices=UpdateState.choices)
         message = StringField(max_length=OUTAGE_UPDATE_MAX_LENGTH, help_text="Plain text, shown as is.")
 
     # Keys first: its WWW-Authenticate header makes a missing credential a 401, not a 403.

@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from catalog.models import Service
+from outagehub.api.choices import ChoiceField
 from outagehub.api.errors import ErrorSerializer
 from outagehub.api.examples import ExampleLinks
 from outagehub.api.pagination import PageNumberPagination, TimeCursorPagination
@@ -148,7 +149,7 @@ class WebhookListApi(OwnWebhookMixin, generics.ListAPIView):
             ref_name = "WebhookInput"
 
         url = serializers.URLField(max_length=WEBHOOK_URL_MAX_LENGTH, help_text="An http or https URL.")
-        events = EventListField(child=serializers.ChoiceField(choices=WebhookEvent.choices), min_length=1, max_length=3)
+        events = EventListField(child=ChoiceField(choices=WebhookEvent.choices), min_length=1, max_length=3)
         services = serializers.ListField(
             child=serializers.SlugField(max_length=100),
             required=False,

@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db.models import Max
 from django.utils import timezone
 from kombu.exceptions import KombuError
 
@@ -17,7 +18,7 @@ from catalog.models import IssueType, Service
 from catalog.selectors import service_get
 from reports.intake import geo
 from reports.intake.identity import IPAddress, address_slot_hashes, reporter_hashes
-from reports.models import COMMENT_MAX_LENGTH, Channel, Report, ReporterCooldown
+from reports.models import COMMENT_MAX_LENGTH, Channel, NotCountedReason, Report, ReporterCooldown
 
 logger = logging.getLogger(__name__)
 
@@ -66,9 +67,24 @@ def _claim(*, service: Service, key: str, now: dt.datetime, cooldown: dt.timedel
         return cursor.fetchone() is not None
 
 
+@dataclass(frozen=True)
+class Counting:
+    """Whether a report counts; if not, why, and when its reporter's cooldown for the service ends."""
+
+    counted: bool
+    reason: NotCountedReason | None = None
+    counts_again_at: dt.datetime | None = None
+
+
+def _cooldown_end(*, service: Service, hashes: list[str], now: dt.datetime) -> dt.datetime:
+    """When the reporter's running cooldown (under any of its hashes) ends: the row that refused it."""
+    running = ReporterCooldown.objects.filter(service=service, reporter__in=hashes, counted_until__gt=now)
+    return running.aggregate(until=Max("counted_until"))["until"] or now
+
+
 def _claim_count(
     *, service: Service, hashes: list[str], slots: list[str], now: dt.datetime, cooldown: dt.timedelta
-) -> bool:
+) -> Counting:
     """Whether this report counts: its reporter is not cooling down, and its address has a free slot.
 
     `hashes[1:]` are the reporter's hashes under earlier days' salts, consulted only so a
@@ -80,13 +96,15 @@ def _claim_count(
     if (
         earlier
         and ReporterCooldown.objects.filter(service=service, reporter__in=earlier, counted_until__gt=now).exists()
-    ):
-        return False
-    if not _claim(service=service, key=current, now=now, cooldown=cooldown):
-        return False
+    ) or not _claim(service=service, key=current, now=now, cooldown=cooldown):
+        until = _cooldown_end(service=service, hashes=hashes, now=now)
+        return Counting(counted=False, reason=NotCountedReason.COOLDOWN, counts_again_at=until)
     # The reporter's cooldown stays claimed even when every slot is taken: it was seen, and
     # repeating itself must not later take a slot another reporter behind the address frees.
-    return not slots or any(_claim(service=service, key=slot, now=now, cooldown=cooldown) for slot in slots)
+    if slots and not any(_claim(service=service, key=slot, now=now, cooldown=cooldown) for slot in slots):
+        # Its own cooldown, just started, ends first: at the earliest it counts again then.
+        return Counting(counted=False, reason=NotCountedReason.ADDRESS_CAP, counts_again_at=now + cooldown)
+    return Counting(counted=True)
 
 
 @dataclass(frozen=True)
@@ -166,22 +184,24 @@ def _issue_type_or_error(service: Service, key: str) -> IssueType:
 
 def _report_store(*, service: Service, issue_type: IssueType, draft: ReportDraft) -> Report:
     cooldown = dt.timedelta(seconds=settings.OUTAGEHUB_REPORT_COOLDOWN_SECONDS)
-    counted = _claim_count(
+    counting = _claim_count(
         service=service,
         hashes=list(draft.reporter_hashes),
         slots=list(draft.address_slots),
         now=draft.created_at,
         cooldown=cooldown,
     )
-    return Report.objects.create(
+    report = Report.objects.create(
         service=service,
         issue_type=issue_type,
         created_at=draft.created_at,
         comment=draft.comment,
         country=draft.country,
         channel=draft.channel,
-        counted=counted,
+        counted=counting.counted,
     )
+    report.not_counted_reason, report.counts_again_at = counting.reason, counting.counts_again_at
+    return report
 
 
 @transaction.atomic
@@ -197,6 +217,9 @@ def report_create(
     now: dt.datetime | None = None,
 ) -> Report:
     """Store a report and decide whether it counts.
+
+    A report that does not count carries `not_counted_reason` (a NotCountedReason) and
+    `counts_again_at` (when its reporter's cooldown for the service ends).
 
     Raises ValidationError naming the field for an unknown issue type, an
     over-long comment or a bad country code. The client address is used to
@@ -263,7 +286,7 @@ def report_submit(
     Raises Service.DoesNotExist for no active service `slug`, ValidationError naming the field
     for a bad one, and IntakeUnavailable when the broker cannot take the draft either.
     """
-    fields = {
+    fields: dict[str, Any] = {
         "issue_type_key": issue_type_key,
         "channel": channel,
         "client": client,

@@ -46,10 +46,42 @@ class AddressRateThrottle(SimpleRateThrottle):
 
 
 class ReportRateThrottle(AddressRateThrottle):
-    """OUTAGEHUB_REPORT_RATE_LIMIT reports per client address (losing a report to a cache fault is worse)."""
+    """OUTAGEHUB_REPORT_RATE_LIMIT reports per client address (losing a report to a cache fault is worse).
+
+    Only reports taken count: `allow_request` checks a POST against the reports already taken
+    and records nothing; the view calls `record` once it has answered 2xx. A refused body, an
+    unknown service or a wrong method (not throttled at all: it gets its 405) costs nothing,
+    so a client fixing a typo is not locked out. Concurrent requests may all pass the check
+    before any records: DRF's read-then-write limiter has the same race, and the limit is a
+    brake on floods, not an exact quota.
+    """
 
     scope = "reports"
     rate_setting = "OUTAGEHUB_REPORT_RATE_LIMIT"
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        if request.method != "POST":
+            return True
+        return super().allow_request(request, view)
+
+    def throttle_success(self) -> bool:
+        return True  # checked, not recorded: see record()
+
+    def record(self, request: Any) -> None:
+        """Count a report just taken (answered 2xx) against its client address."""
+        if self.rate is None or not breaker.CACHE.closed:
+            return
+        key = self.get_cache_key(request, None)
+        try:
+            now = self.timer()
+            _, duration = self.parse_rate(self.rate)
+            if duration is None:
+                return
+            # Newest first, as SimpleRateThrottle keeps it; re-read so a concurrent record is kept.
+            history = [at for at in self.cache.get(key, []) if at > now - duration]
+            self.cache.set(key, [now, *history], duration)
+        except (RedisError, OSError) as exc:
+            breaker.CACHE.failed(exc)
 
 
 class ReadRateThrottle(AddressRateThrottle):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.core.validators import MaxLengthValidator
 from django.db import models
 from django.utils import timezone
@@ -14,6 +16,11 @@ COMMENT_MAX_LENGTH = 500
 class Channel(models.TextChoices):
     WEB = "web", "Web"
     API = "api", "API"
+
+
+class NotCountedReason(models.TextChoices):
+    COOLDOWN = "cooldown", "The reporter reported this service within the cooldown"
+    ADDRESS_CAP = "address_cap", "The client address already counts as many reporters as allowed"
 
 
 class CommentState(models.TextChoices):
@@ -38,6 +45,10 @@ class Report(models.Model):
     country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2, empty if unknown.")
     channel = models.CharField(max_length=3, choices=Channel.choices)
     counted = models.BooleanField()
+
+    # Not stored: set by intake on the report it has just filed, for the answer to its sender.
+    not_counted_reason: str | None = None  # a NotCountedReason, None when counted
+    counts_again_at: dt.datetime | None = None  # when the reporter's cooldown ends, None when counted
 
     class Meta:
         ordering = ["-created_at"]

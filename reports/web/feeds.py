@@ -99,7 +99,7 @@ class OutageFeed(Feed):
         outages = outage_feed_items(service=service, limit=FEED_SIZE)
         labels = issue_type_labels(service_ids=(o.service_id for o in outages))
         for outage in outages:
-            outage.labels = labels.get(outage.service_id, {})
+            outage.labels = labels.get(outage.service_id, {})  # type: ignore[attr-defined]  # read by item_description
         return outages
 
     def item_title(self, outage: Outage) -> str:
@@ -131,7 +131,7 @@ class OutageFeed(Feed):
             "duration": duration_text((end or timezone.now()) - outage.started_at),
             "issue_types": [
                 (_xml_text(row.label), row.percent)
-                for row in share_rows(outage.issue_types, outage.labels)[:TOP_ISSUE_TYPES]
+                for row in share_rows(outage.issue_types, outage.labels)[:TOP_ISSUE_TYPES]  # type: ignore[attr-defined]
             ],
         }
 

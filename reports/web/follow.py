@@ -6,7 +6,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -40,7 +41,7 @@ class OutageFilterForm(forms.Form):
         choices=[(str(d), str(d)) for d in DAYS_CHOICES],
         coerce=int,
         required=False,
-        empty_value=DEFAULT_DAYS,
+        empty_value=DEFAULT_DAYS,  # type: ignore[arg-type]  # the stubs allow str only; Django takes any coerced value
         error_messages={"invalid_choice": gettext_lazy("Choose one of 1, 7, 30 or 90 days.")},
     )
     page = forms.IntegerField(
@@ -52,7 +53,7 @@ class OutageFilterForm(forms.Form):
         },
     )
 
-    def __init__(self, data: object, *, services: dict[str, str]) -> None:
+    def __init__(self, data: Mapping[str, Any] | None, *, services: dict[str, str]) -> None:
         super().__init__(data)
         self.services = services
 
@@ -88,7 +89,7 @@ def _render_outages(
     request: HttpRequest,
     form: OutageFilterForm,
     *,
-    errors: Iterable[tuple[str, list[str]]] | None = None,
+    errors: Iterable[tuple[str, Iterable[Any]]] | None = None,
     **context: object,
 ) -> HttpResponse:
     """The outage list, or (with `errors`: pairs of parameter and messages) the form with them, as a 400."""
@@ -100,8 +101,9 @@ def _render_outages(
         "errors": errors,
         **context,
     }
-    if context["slug"]:
-        context["service_name"] = form.services.get(context["slug"])
+    slug = str(context["slug"])
+    if slug:
+        context["service_name"] = form.services.get(slug)
     return render(request, "reports/outages.html", context, status=400 if errors else 200)
 
 

@@ -67,7 +67,7 @@ def _render_service(request: HttpRequest, service: Service, *, form: ReportForm,
     # The last bucket is the current, partial quarter hour: the chart ends at "now".
     until = bucket_floor(now, CHART_BUCKET) + CHART_BUCKET
     series = report_series(service=service, since=until - CHART_SPAN, until=until, size=CHART_BUCKET)
-    labels = {t.key: t.label for t in service.active_issue_types}
+    labels = {t.key: t.label for t in service.active_issue_types}  # type: ignore[attr-defined]  # prefetched by service_get
     problems = service_problems(service=service, window_minutes=PROBLEMS_WINDOW_MINUTES)
     context = {
         "service": service,
@@ -141,6 +141,7 @@ def report_post(request: HttpRequest, slug: str) -> HttpResponse:
         response = render(request, "reports/deferred.html", {"unavailable": True}, status=503)
         response["Retry-After"] = str(IntakeUnavailable.retry_after)
         return response
+    throttle.record(request)  # taken (stored or queued): only reports taken count against the limit
     if isinstance(result, ReportDraft):
         return render(request, "reports/deferred.html", {"slug": slug}, status=202)
     label = result.issue_type.label.lower()

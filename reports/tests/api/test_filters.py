@@ -7,7 +7,10 @@ import datetime as dt
 import pytest
 from django.test import Client
 
+from catalog.models import IssueType
+from catalog.services import IssueTypeSpec
 from catalog.tests.factories import make_service
+from reports.api.filters import OutageFilter
 from reports.models import Confidence, Outage, OutageStatus
 from reports.tests.api.test_reports import assert_error
 
@@ -71,11 +74,11 @@ def test_confidence_filter(api, shop):
 
 
 def test_issue_type_filter_needs_a_count_above_zero(api, shop):
-    payment = make_outage(shop, started=T0, resolved=T0 + HOUR, issue_types={"payment": 4, "login": 0})
-    login = make_outage(shop, started=T0 - 3 * HOUR, resolved=T0 - 2 * HOUR, issue_types={"login": 2})
+    payment = make_outage(shop, started=T0, resolved=T0 + HOUR, issue_types={"payment": 4, "inventory": 0})
+    inventory = make_outage(shop, started=T0 - 3 * HOUR, resolved=T0 - 2 * HOUR, issue_types={"inventory": 2})
     make_outage(shop, started=T0 - 6 * HOUR, resolved=T0 - 5 * HOUR, issue_types={})
     assert ids(api, "issue_type=payment") == [payment.pk]
-    assert ids(api, "issue_type=login") == [login.pk]  # the explicit 0 does not count
+    assert ids(api, "issue_type=inventory") == [inventory.pk]  # the explicit 0 does not count
     assert ids(api, "issue_type=server") == []
 
 
@@ -143,8 +146,8 @@ def test_a_crafted_cursor_is_a_404_in_the_error_body(api, shop):
 @pytest.mark.parametrize(
     ("query", "field", "needle"),
     [
-        ("status=closed", "status", "not one of the available choices"),
-        ("confidence=sure", "confidence", "not one of the available choices"),
+        ("status=closed", "status", "Allowed: open, resolved."),
+        ("confidence=sure", "confidence", "Allowed: confirmed, crowd, probe."),
         ("service=not%20a%20slug", "service", "slug"),
         ("service=nope", "service", "No service with slug 'nope'"),
         ("issue_type=" + "x" * 33, "issue_type", "at most 32"),
@@ -164,6 +167,37 @@ def test_a_bad_filter_is_a_400_naming_the_field(api, shop, query, field, needle)
     body = assert_error(api.get(f"{URL}?{query}"), 400, field, needle)
     assert body["code"] == "invalid"
     assert body["message"].startswith(f"Invalid input. {field}: ")
+
+
+def test_an_unknown_status_lists_the_allowed_ones(api, shop):
+    body = assert_error(api.get(f"{URL}?status=closed"), 400, "status")
+    assert body["errors"] == {"status": ['"closed" is not a valid choice. Allowed: open, resolved.']}
+
+
+def test_an_unknown_issue_type_is_a_400_listing_the_services_keys(api, shop):
+    make_service("ebay", "eBay", issue_types=[IssueTypeSpec(key="login", label="Login")])
+    body = assert_error(api.get(f"{URL}?service=tiktok-shop&issue_type=login"), 400, "issue_type")
+    assert body["errors"]["issue_type"] == [
+        "'login' is not an issue type of TikTok Shop. Allowed: server, payment, inventory, shipping."
+    ]
+
+
+def test_an_unknown_issue_type_without_service_lists_every_active_key_once(api, shop):
+    make_service("ebay", "eBay", issue_types=[IssueTypeSpec(key="login", label="Login")])
+    IssueType.objects.filter(key="shipping").update(active=False)
+    body = assert_error(api.get(f"{URL}?issue_type=bogus"), 400, "issue_type")
+    assert body["errors"]["issue_type"] == [
+        "'bogus' is not an issue type of any service. Allowed: inventory, login, payment, server."
+    ]
+    assert ids(api, "issue_type=login") == []  # a key of any service is a question, not a typo
+
+
+def test_the_allowed_issue_types_are_capped(api, shop):
+    many = [IssueTypeSpec(key=f"type{n:02d}", label=f"Type {n}") for n in range(40)]
+    make_service("big", "Big", issue_types=many)
+    text = api.get(f"{URL}?issue_type=bogus").json()["errors"]["issue_type"][0]
+    assert text.count(",") == OutageFilter.ISSUE_TYPES_SHOWN - 1
+    assert text.endswith(f"(and {44 - OutageFilter.ISSUE_TYPES_SHOWN} more).")
 
 
 def test_an_empty_filter_is_read_as_absent(api, shop):

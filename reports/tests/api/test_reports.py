@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import pytest
@@ -45,7 +46,16 @@ def test_report_is_created_with_the_documented_shape(api, service):
     response = post(api, {"issue_type": "payment", "comment": "can't pay", "country": "DE"})
     assert response.status_code == 201
     body = response.json()
-    assert set(body) == {"id", "service", "issue_type", "counted", "created_at"}
+    assert set(body) == {
+        "id",
+        "service",
+        "issue_type",
+        "counted",
+        "not_counted_reason",
+        "counts_again_at",
+        "created_at",
+    }
+    assert (body["not_counted_reason"], body["counts_again_at"]) == (None, None)
     assert body["service"] == "tiktok-shop"
     assert body["issue_type"] == "payment"
     assert body["counted"] is True
@@ -53,11 +63,15 @@ def test_report_is_created_with_the_documented_shape(api, service):
     assert (report.channel, report.country, report.comment) == (Channel.API, "DE", "can't pay")
 
 
-def test_repeat_report_from_the_same_client_is_not_counted(api, service):
+def test_repeat_report_from_the_same_client_is_not_counted_and_says_until_when(api, service, settings):
     post(api, {"issue_type": "payment"})
     second = post(api, {"issue_type": "server"})
     assert second.status_code == 201
     assert second.json()["counted"] is False
+    assert second.json()["not_counted_reason"] == "cooldown"
+    first_at = Report.objects.order_by("id").first().created_at
+    cooldown = dt.timedelta(seconds=settings.OUTAGEHUB_REPORT_COOLDOWN_SECONDS)
+    assert dt.datetime.fromisoformat(second.json()["counts_again_at"]) == first_at + cooldown
 
 
 def test_comment_and_country_may_be_null_or_absent(api, service):
@@ -240,8 +254,9 @@ def test_service_list_is_by_name_whatever_the_case(api, service):
 
 def test_service_list_rejects_bad_query_parameters(api, service):
     assert_error(api.get("/api/v1/services/?q=%00"), 400, "q")
-    assert api.get("/api/v1/services/?page=999").status_code == 404
-    assert api.get("/api/v1/services/?page=abc").status_code == 404
+    assert_error(api.get("/api/v1/services/?status=down"), 400, "status", "Allowed: ok, possible, outage.")
+    assert_error(api.get("/api/v1/services/?page=999"), 400, "page")
+    assert_error(api.get("/api/v1/services/?page=abc"), 400, "page")
 
 
 def test_service_detail_has_issue_types_and_counts(api, service):

@@ -36,6 +36,33 @@ def test_first_report_counts_and_repeat_within_cooldown_is_stored_but_not_counte
     assert Report.objects.filter(service=service).count() == 2
 
 
+def test_an_uncounted_report_says_why_and_when_its_reporter_counts_again():
+    service = make_service()
+    first = file_report(service, now=NOON)
+    second = file_report(service, now=NOON + dt.timedelta(minutes=10))
+    assert (first.not_counted_reason, first.counts_again_at) == (None, None)
+    assert (second.not_counted_reason, second.counts_again_at) == ("cooldown", NOON + dt.timedelta(minutes=15))
+
+
+def test_across_the_midnight_salt_rotation_the_cooldown_end_is_the_earlier_days():
+    service = make_service()
+    before_midnight = dt.datetime(2026, 11, 26, 23, 55, tzinfo=dt.UTC)
+    file_report(service, now=before_midnight)
+    after = file_report(service, now=before_midnight + dt.timedelta(minutes=10))
+    assert (after.not_counted_reason, after.counts_again_at) == ("cooldown", before_midnight + dt.timedelta(minutes=15))
+
+
+def test_a_report_over_the_address_cap_says_so(settings):
+    settings.OUTAGEHUB_REPORTERS_PER_ADDRESS = 1
+    shop = make_service()
+    file_report(shop, user_agent="browser 1", now=NOON)
+    capped = file_report(shop, user_agent="browser 2", now=NOON + dt.timedelta(minutes=5))
+    assert (capped.counted, capped.not_counted_reason) == (False, "address_cap")
+    assert capped.counts_again_at == NOON + dt.timedelta(minutes=20)  # its own cooldown, just started
+    again = file_report(shop, user_agent="browser 2", now=NOON + dt.timedelta(minutes=6))
+    assert (again.not_counted_reason, again.counts_again_at) == ("cooldown", NOON + dt.timedelta(minutes=20))
+
+
 def test_reporter_counts_again_once_the_cooldown_has_passed():
     service = make_service()
     file_report(service, now=NOON)

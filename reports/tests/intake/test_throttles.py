@@ -1,4 +1,4 @@
-"""The rate limiter on a real Redis, and what happens when that Redis dies."""
+"""The report rate limiter: what counts against it, and on a real Redis, what happens when that Redis dies."""
 
 from __future__ import annotations
 
@@ -171,3 +171,53 @@ def test_rate_limit_uses_the_configured_redis(redis_url, settings):
     make_service()
     client = Client(REMOTE_ADDR="81.2.69.142")
     assert [post(client), post(client)] == [201, 429]
+
+
+def send(client: Client, method: str, body: object = None) -> int:
+    data = json.dumps({"issue_type": "payment"} if body is None else body)
+    return getattr(client, method)(URL, data=data, content_type="application/json").status_code
+
+
+def test_a_wrong_method_is_a_405_even_over_the_report_limit(settings):
+    settings.OUTAGEHUB_REPORT_RATE_LIMIT = "1/min"
+    make_service()
+    client = Client(REMOTE_ADDR="81.2.69.142")
+    assert [send(client, "post"), send(client, "post")] == [201, 429]
+    assert [send(client, "put"), send(client, "patch"), send(client, "delete")] == [405, 405, 405]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [{"issue_type": "login"}, {"issue_type": "payment", "country": "XX"}, {"bogus": 1}, [1, 2]],
+)
+def test_refused_reports_do_not_use_up_the_limit(settings, body):
+    settings.OUTAGEHUB_REPORT_RATE_LIMIT = "2/min"
+    make_service()
+    client = Client(REMOTE_ADDR="81.2.69.142")
+    assert [send(client, "post", body) for _ in range(5)] == [400] * 5
+    assert [send(client, "put") for _ in range(3)] == [405] * 3
+    assert [send(client, "post"), send(client, "post"), send(client, "post")] == [201, 201, 429]
+
+
+def test_an_unknown_service_does_not_use_up_the_limit(settings):
+    settings.OUTAGEHUB_REPORT_RATE_LIMIT = "1/min"
+    make_service()
+    client = Client(REMOTE_ADDR="81.2.69.142")
+    body = json.dumps({"issue_type": "payment"})
+    elsewhere = "/api/v1/services/nope/reports/"
+    assert [client.post(elsewhere, data=body, content_type="application/json").status_code for _ in range(3)] == [
+        404
+    ] * 3
+    assert [send(client, "post"), send(client, "post")] == [201, 429]
+
+
+def test_an_invalid_web_form_does_not_use_up_the_limit(settings):
+    settings.OUTAGEHUB_REPORT_RATE_LIMIT = "1/min"
+    make_service()
+    visitor = Client(REMOTE_ADDR="81.2.69.142", HTTP_USER_AGENT="Firefox")
+    submit = "/s/tiktok-shop/report/"
+    assert [visitor.post(submit, {"issue_type": "login"}).status_code for _ in range(3)] == [400] * 3
+    assert visitor.post(submit, {"issue_type": "payment", "comment": "x" * 600}).status_code == 400
+    assert visitor.post(submit, {"issue_type": "payment"}).status_code == 302
+    assert visitor.post(submit, {"issue_type": "payment"}).status_code == 429
+    assert send(Client(REMOTE_ADDR="81.2.69.142"), "post") == 429  # one limit for the form and the API
