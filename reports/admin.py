@@ -152,10 +152,6 @@ class OutageUpdateAdmin(admin.ModelAdmin):
         return False
 
 
-# Set by the first status update (reports.api.updates), like the rest of an outage never edited here.
-OutageAdmin.readonly_fields = (*OutageAdmin.readonly_fields, "acknowledged_at")
-
-
 @admin.register(Webhook)
 class WebhookAdmin(admin.ModelAdmin):
     list_display = ["url", "owner", "events", "active", "created_at"]

@@ -31,12 +31,12 @@ class ErrorSerializer(serializers.Serializer):
 
 # What each error status means, for the schema; the body is always ErrorSerializer's.
 ERROR_RESPONSES = {
-    400: "Invalid input: a query parameter or the body. `errors` names each field; `body` when the body is "
-    "malformed JSON or not an object.",
+    400: "Invalid input: a query parameter (a page past the last one included) or the body. `errors` names each "
+    "field; `body` when the body is malformed JSON or not an object.",
     401: "An unknown or revoked API key, or a malformed `Authorization` header. Reads need no key: send none "
     "rather than a bad one. Where an operation needs credentials, also when none were sent.",
     403: "The credentials sent may not do this: the API key lacks the scope, or is for another service.",
-    404: "No such resource (`errors` names the path parameter), or no such page or cursor.",
+    404: "No such resource (`errors` names the path parameter), or no such cursor.",
     405: "This method is not allowed here; `Allow` lists those that are.",
     406: "The `Accept` header names no media type this operation answers with.",
     415: "The body is not JSON: send `Content-Type: application/json`.",
@@ -62,8 +62,8 @@ def error_body(*, message: str, code: str, errors: dict[str, list[str]] | None =
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Turn every API error into `error_body`; domain ValidationErrors become 400."""
-    # Imported here: rest_framework.views reads DEFAULT_PARSER_CLASSES, which live in this module,
-    # so importing it at the top would make importing this module first (a middleware does) circular.
+    # Imported here: importing rest_framework.views resolves DRF's settings, models included (the
+    # authentication classes), so this module, which the middleware imports, could not load first.
     from rest_framework.views import exception_handler as drf_exception_handler
 
     if isinstance(exc, DjangoValidationError):

@@ -33,9 +33,6 @@ from reports.selectors.series import (
     service_timeline,
 )
 
-# --- shared: errors and time windows --------------------------------------------------
-
-
 # --- the report series -------------------------------------------------------------
 
 

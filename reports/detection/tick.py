@@ -1,4 +1,4 @@
-"""Writes for detection: rollups, the per-service detection tick, outages and their timelines.
+"""Writes for detection: the per-service detection tick, outages and their timelines (rollups: rollups.py).
 
 A tick locks the service's DetectorState row, then runs the pure detector
 (reports/detection/detector.py) over every closed minute since the last one it
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from catalog.models import IssueType, Service
-from outagehub.timebuckets import floor_hour, floor_minute
+from outagehub.timebuckets import MINUTE, floor_hour, floor_minute
 from probes.kinds import ProbeState
 from probes.models import Probe, ProbeEvent
 from reports.detection.detector import OK, OUTAGE, Detector, Params, Step, Tracker, Transition
@@ -42,8 +42,6 @@ from reports.outages.webhooks import webhooks_dispatch
 
 logger = logging.getLogger(__name__)
 
-MINUTE = dt.timedelta(minutes=1)
-HOUR = dt.timedelta(hours=1)
 # Reports are written as they come, but the simulator (and a slow web
 # process) may write a minute's last reports a little after it closes.
 SETTLE = dt.timedelta(seconds=20)
