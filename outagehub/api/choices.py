@@ -30,11 +30,11 @@ class ChoiceField(serializers.ChoiceField):
     """DRF's ChoiceField, with the allowed values in its invalid-choice error."""
 
     def to_internal_value(self, data: Any) -> Any:
-        if data == "" and self.allow_blank:
-            return ""
         try:
-            return self.choice_strings_to_values[str(data)]
-        except KeyError:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            if exc.get_codes() != ["invalid_choice"]:  # a field fails with one code at a time
+                raise
             raise serializers.ValidationError(
                 invalid_choice_message(data, self.choices), code="invalid_choice"
             ) from None

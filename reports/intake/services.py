@@ -15,7 +15,7 @@ from django.utils import timezone
 from kombu.exceptions import KombuError
 
 from catalog.models import IssueType, Service
-from catalog.selectors import service_get
+from catalog.selectors import issue_type_keys, service_get
 from reports.intake import geo
 from reports.intake.identity import IPAddress, address_slot_hashes, reporter_hashes
 from reports.models import COMMENT_MAX_LENGTH, Channel, NotCountedReason, Report, ReporterCooldown
@@ -176,8 +176,7 @@ def _issue_type_or_error(service: Service, key: str) -> IssueType:
         raise ValidationError({"service": [f"{service.name} is not taking reports."]})
     issue_type = IssueType.objects.filter(service=service, key=key, active=True).first()
     if issue_type is None:
-        keys = IssueType.objects.filter(service=service, active=True).values_list("key", flat=True)
-        allowed = ", ".join(keys) or "none"
+        allowed = ", ".join(issue_type_keys(service=service)) or "none"
         raise ValidationError({"issue_type": [f"{key!r} is not an issue type of {service.name}. Allowed: {allowed}."]})
     return issue_type
 
@@ -331,6 +330,3 @@ def cooldowns_prune(*, now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     deleted, _ = ReporterCooldown.objects.filter(counted_until__lte=now).delete()
     return deleted
-
-
-# --- Demo traffic (manage.py simulate, and a beat task under `make run`) ------

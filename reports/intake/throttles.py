@@ -24,6 +24,7 @@ class AddressRateThrottle(SimpleRateThrottle):
     """
 
     rate_setting: str
+    duration: int | None  # seconds; parsed from the rate by SimpleRateThrottle.__init__
 
     def get_rate(self) -> str:
         return getattr(settings, self.rate_setting)
@@ -69,14 +70,12 @@ class ReportRateThrottle(AddressRateThrottle):
 
     def record(self, request: Any) -> None:
         """Count a report just taken (answered 2xx) against its client address."""
-        if self.rate is None or not breaker.CACHE.closed:
+        duration = self.duration
+        if duration is None or not breaker.CACHE.closed:
             return
         key = self.get_cache_key(request, None)
         try:
             now = self.timer()
-            _, duration = self.parse_rate(self.rate)
-            if duration is None:
-                return
             # Newest first, as SimpleRateThrottle keeps it; re-read so a concurrent record is kept.
             history = [at for at in self.cache.get(key, []) if at > now - duration]
             self.cache.set(key, [now, *history], duration)

@@ -17,7 +17,7 @@ from reports.models import Outage, OutageEvent, OutageStatus
 
 
 def outage_list() -> QuerySet[Outage]:
-    """Every outage, newest first; the API narrows it with reports.filters.OutageFilter."""
+    """Every outage, newest first; the API narrows it with reports.api.filters.OutageFilter."""
     return Outage.objects.select_related("service").order_by("-started_at", "-id")
 
 
@@ -27,8 +27,7 @@ def outage_get(*, outage_id: int) -> Outage | None:
 
 def service_outages(*, service: Service, since: dt.datetime, limit: int = 20) -> list[Outage]:
     """The service's outages that started at or after `since`, and any still open, newest first (at most `limit`)."""
-    outages = Outage.objects.filter(service=service).filter(Q(started_at__gte=since) | Q(status=OutageStatus.OPEN))
-    return list(outages.order_by("-started_at", "-id")[:limit])
+    return list(_started_since_or_open(Outage.objects.filter(service=service), since)[:limit])
 
 
 def service_outage_get(*, service: Service, outage_id: int) -> Outage | None:
@@ -42,10 +41,15 @@ def outages_recent(*, since: dt.datetime, slug: str | None = None) -> QuerySet[O
 
     `slug` narrows them to one service. Lazy, so a paginator counts and slices it in SQL.
     """
-    outages = Outage.objects.filter(service__active=True).filter(Q(started_at__gte=since) | Q(status=OutageStatus.OPEN))
+    outages = Outage.objects.filter(service__active=True)
     if slug is not None:
         outages = outages.filter(service__slug=slug)
-    return outages.select_related("service").order_by("-started_at", "-id")
+    return _started_since_or_open(outages, since).select_related("service")
+
+
+def _started_since_or_open(outages: QuerySet[Outage], since: dt.datetime) -> QuerySet[Outage]:
+    """Those of `outages` that started at or after `since`, and any still open, newest first."""
+    return outages.filter(Q(started_at__gte=since) | Q(status=OutageStatus.OPEN)).order_by("-started_at", "-id")
 
 
 def outage_feed_items(*, service: Service | None = None, limit: int) -> list[Outage]:

@@ -23,6 +23,14 @@ LABEL_MAX_CHARACTERS = 32
 _XML_INVALID = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
+def xml_text(text: str) -> str:
+    """`text` without the characters XML 1.0 forbids even escaped.
+
+    The badge and the Atom feeds are XML; Django's feed writer raises on these (a 500).
+    """
+    return _XML_INVALID.sub("", text)
+
+
 @dataclass(frozen=True)
 class BadgeState:
     message: str
@@ -64,7 +72,7 @@ def text_width(text: str) -> int:
 
 def badge_svg(label: str, state: BadgeState) -> str:
     """The badge as a standalone SVG document: `label` on grey, the state's message on its colour."""
-    label = _shorten(_XML_INVALID.sub("", label).strip(), LABEL_MAX_CHARACTERS)
+    label = _shorten(xml_text(label).strip(), LABEL_MAX_CHARACTERS)
     message = state.message
     label_text, message_text = text_width(label), text_width(message)
     left, right = label_text + 2 * PADDING, message_text + 2 * PADDING

@@ -8,7 +8,6 @@ latest change, so a reader shows it again when it resolves or its team posts an 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any
 
 from django.contrib.syndication.views import Feed
@@ -25,20 +24,18 @@ from catalog.selectors import service_get
 from reports.models import Level, Outage, OutageStatus
 from reports.selectors.outages import issue_type_labels, outage_feed_items
 from reports.templatetags.pages import duration_text
+from reports.web.badges import xml_text
 from reports.web.charts import share_rows
 
 FEED_SIZE = 30
 FEED_MAX_AGE = 60  # seconds: readers poll every few minutes at most; an outage moves faster than that
 TOP_ISSUE_TYPES = 3
 
-# XML 1.0 forbids these even escaped, and Django's feed writer refuses them with an exception (a 500).
-_XML_INVALID = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-
 
 def outage_updated_at(outage: Outage) -> dt.datetime:
     """When the outage last changed: its latest event, end, resolution, peak or team acknowledgement.
 
-    `last_event_at` is the annotation of reports.selectors_outages.outage_feed_items.
+    `last_event_at` is the annotation of reports.selectors.outages.outage_feed_items.
     """
     moments = (
         outage.started_at,
@@ -82,7 +79,7 @@ class OutageFeed(Feed):
     def title(self, service: Service | None) -> str:
         if service is None:
             return _("OutageHub: outages")
-        return _("OutageHub: %(service)s outages") % {"service": _xml_text(service.name)}
+        return _("OutageHub: %(service)s outages") % {"service": xml_text(service.name)}
 
     def subtitle(self, service: Service | None) -> str:
         return _("Outages detected from user reports and monitoring probes, newest first.")
@@ -104,7 +101,7 @@ class OutageFeed(Feed):
 
     def item_title(self, outage: Outage) -> str:
         # Plain text: Atom's <title> is text, and the feed writer escapes it (no double escaping as for RSS).
-        return _xml_text(outage_title(outage))
+        return xml_text(outage_title(outage))
 
     def item_link(self, outage: Outage) -> str:
         return reverse("reports:outage", args=[outage.service.slug, outage.pk])
@@ -125,19 +122,15 @@ class OutageFeed(Feed):
         end = None if ongoing else outage.end
         return {
             "outage": outage,
-            "service_name": _xml_text(outage.service.name),
+            "service_name": xml_text(outage.service.name),
             "ongoing": ongoing,
             "end": end,
             "duration": duration_text((end or timezone.now()) - outage.started_at),
             "issue_types": [
-                (_xml_text(row.label), row.percent)
+                (xml_text(row.label), row.percent)
                 for row in share_rows(outage.issue_types, outage.labels)[:TOP_ISSUE_TYPES]  # type: ignore[attr-defined]
             ],
         }
-
-
-def _xml_text(text: str) -> str:
-    return _XML_INVALID.sub("", text)
 
 
 @require_safe
