@@ -20,7 +20,7 @@ from reports.intake.geo import country_name
 from reports.intake.identity import client_ip
 from reports.intake.services import DATABASE_DOWN, IntakeUnavailable, ReportDraft, report_submit
 from reports.intake.throttles import ReportRateThrottle
-from reports.models import COMMENT_MAX_LENGTH, Channel
+from reports.models import COMMENT_MAX_LENGTH, Channel, NotCountedReason
 from reports.selectors.outages import service_outage_get, service_outages
 from reports.selectors.series import report_series, service_issue_types
 from reports.selectors.status import report_counts, service_board, service_comments, service_problems, service_status
@@ -147,6 +147,12 @@ def report_post(request: HttpRequest, slug: str) -> HttpResponse:
     label = result.issue_type.label.lower()
     if result.counted:
         messages.success(request, f"Thanks: your {label} problem with {result.service.name} was counted.")
+    elif result.not_counted_reason == NotCountedReason.ADDRESS_CAP:
+        messages.info(
+            request,
+            f"Thanks: we noted your {label} problem. Your connection already counts as many people reporting "
+            f"{result.service.name} as it can, so it was not counted again.",
+        )
     else:
         messages.info(
             request,

@@ -28,6 +28,23 @@ def test_report_from_the_form_redirects_back_with_a_message(visitor):
     assert (report.channel, report.comment, report.counted) == (Channel.WEB, "parcel lost", True)
 
 
+@pytest.mark.parametrize(
+    ("second_browser", "says"),
+    [
+        ("Firefox", "You reported TikTok Shop a few minutes ago"),
+        ("Chrome", "Your connection already counts as many people reporting TikTok Shop as it can"),
+    ],
+)
+def test_a_report_that_does_not_count_says_why(settings, second_browser, says):
+    settings.OUTAGEHUB_REPORTERS_PER_ADDRESS = 1
+    make_service()
+    Client(REMOTE_ADDR="81.2.69.142", HTTP_USER_AGENT="Firefox").post(SUBMIT, {"issue_type": "shipping"})
+    again = Client(REMOTE_ADDR="81.2.69.142", HTTP_USER_AGENT=second_browser)
+    page = again.post(SUBMIT, {"issue_type": "shipping"}, follow=True).content.decode()
+    assert says in page
+    assert Report.objects.filter(counted=False).count() == 1
+
+
 def test_unknown_issue_type_re_renders_the_page_with_the_allowed_keys(visitor):
     make_service()
     response = visitor.post(SUBMIT, {"issue_type": "login"})
