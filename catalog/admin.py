@@ -21,6 +21,8 @@ class IssueTypeInline(admin.TabularInline):
 
 
 class ServiceForm(forms.ModelForm):
+    homepage = forms.URLField(max_length=300, required=False, assume_scheme="https")
+
     class Meta:
         model = Service
         fields = ("slug", "name", "homepage", "description", "active", "demo_traffic", "depends_on")
