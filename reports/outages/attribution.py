@@ -24,7 +24,7 @@ from django.db.models import F, Q
 from catalog.models import Service
 from probes.kinds import ProbeState
 from probes.models import ProbeEvent
-from reports.detection.attribution import POSSIBLE, Cause, Episode, Span, attribute
+from reports.detection.attribution import OFFICIAL_CONFIRMS, OUTAGE, POSSIBLE, Cause, Episode, Span, attribute
 from reports.models import CauseStatus, DetectorState, EventKind, Level, Outage, OutageEvent, OutageStatus, WebhookEvent
 from reports.outages.webhooks import webhooks_dispatch
 
@@ -134,16 +134,21 @@ def outages_attribute(*, now: dt.datetime, official: Mapping[int, str]) -> int:
 
 
 def _merged(outage: Outage, cause: Cause, names: Mapping[int, tuple[str, str]]) -> tuple[CauseStatus, dict[str, Any]]:
-    """The status and evidence to store: a confirmed cause stays confirmed (the upstream said so once)."""
+    """The status and evidence to store: a confirmed cause stays confirmed (the upstream said so once).
+
+    What confirmed it (the upstream's own outage, its page's level) stays on record after it clears.
+    """
     evidence = cause.evidence(names)
     status = CauseStatus(cause.status.value)
+    old = outage.cause_evidence or {}
     if outage.cause_id == cause.cause_id and outage.cause_status == CauseStatus.CONFIRMED:
         status = CauseStatus.CONFIRMED
         evidence["status"] = status.value
-        # The upstream's own outage or page that confirmed it stays on record once it clears.
-        for key in ("upstream_outage", "upstream_outage_level", "official_level"):
-            if evidence.get(key) is None and outage.cause_evidence.get(key) is not None:
-                evidence[key] = outage.cause_evidence[key]
+        if old.get("official_level") in OFFICIAL_CONFIRMS and evidence["official_level"] not in OFFICIAL_CONFIRMS:
+            evidence["official_level"] = old["official_level"]
+        if old.get("upstream_outage_level") == OUTAGE and evidence["upstream_outage_level"] != OUTAGE:
+            evidence["upstream_outage"] = old.get("upstream_outage")
+            evidence["upstream_outage_level"] = OUTAGE
     return status, evidence
 
 
@@ -165,7 +170,7 @@ def outage_cause_set(*, outage: Outage, cause: Cause, names: Mapping[int, tuple[
     with transaction.atomic():
         claimed = Outage.objects.filter(pk=outage.pk, cause_revision=outage.cause_revision).update(
             cause_id=cause.cause_id,
-            cause_outage_id=cause.upstream_outage_id,
+            cause_outage_id=evidence["upstream_outage"],
             cause_status=status,
             cause_evidence=evidence,
             cause_revision=F("cause_revision") + 1,
