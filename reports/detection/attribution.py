@@ -13,23 +13,24 @@ provider is never blamed). Around O's start t, U earns points:
 
 * co-occurrence: +1 for each *other* dependent of U whose trouble (an
   outage, or a "possible problems" spike) started within `co_window` of t,
-  or during U's own trouble, at most 3; +1 more when at least half of U's
-  dependents (and two or more) are affected. Dependents lag their upstream
+  at most 3; +1 more when at least half of U's dependents (and two or
+  more) are. (The "7 of 9 affected" shown also counts dependents that went
+  down later during U's own trouble.) Dependents lag their upstream
   by a few minutes (their users must notice and report), so the window is
   wide enough for those lags and narrow enough that unrelated outages
   rarely fall in it together.
-* U's own outage (its own crowd reports) overlapping [t - lead, t + lag]:
+* U's own outage (its own crowd reports) that began in [t - lead, t + lag]:
   +2 at level outage, +1 at possible problems. `lead` is long because an
   upstream fails first and its dependents' reports take time to build up;
   `lag` lets U's own (usually small) crowd or probes be the slower ones.
-* U's probes down by quorum in that same span: +1.
+* U's probes going down by quorum in that same span: +1.
 * U's official status page, now (only for an outage still open or just
-  over): degraded or maintenance +1, partial outage +2, major outage +3.
+  over): degraded or maintenance +0.5, partial outage +2, major outage +3.
 
 U is the *likely* cause when it has at least `threshold` points (2): two
 other dependents going down with S, or U's own outage, or its status page
 reporting a partial or major outage are each enough alone; one coincident
-dependent, or a degraded page, is not. The best-scoring upstream wins (ties:
+dependent, a degraded page, or both together are not. The best-scoring upstream wins (ties:
 more dependents affected, then the lower id). A likely cause becomes
 *confirmed* when the upstream itself says so: its own outage at level
 outage, or its official page at degraded or worse.
@@ -59,8 +60,9 @@ class CauseStatus(StrEnum):
 OFFICIAL_POINTS: dict[str, float] = {
     "operational": 0.0,
     "unknown": 0.0,
-    "maintenance": 1.0,
-    "degraded": 1.0,
+    # Many pages show some component "degraded" much of the time: worth little alone.
+    "maintenance": 0.5,
+    "degraded": 0.5,
     "partial_outage": 2.0,
     "major_outage": 3.0,
 }
@@ -243,27 +245,32 @@ def _score(
 ) -> Cause:
     t = outage.started_at
     lo, hi = t - params.lead, t + params.lag
-    own = [e for e in by_service.get(upstream, ()) if e.overlaps(lo, hi)]
+    # The upstream's own trouble counts when it *began* around then: a dependent failing an hour
+    # into a long upstream incident is not blamed on it for that alone.
+    own = [e for e in by_service.get(upstream, ()) if lo <= e.started_at <= hi]
     own_best = min(own, key=lambda e: (e.level != OUTAGE, e.started_at)) if own else None
-    down = [s for s in probes_down.get(upstream, ()) if s.overlaps(lo, hi)]
+    down = [s for s in probes_down.get(upstream, ()) if lo <= s.start <= hi]
     onsets = [e.started_at for e in own] + [s.start for s in down]
     onset = min(onsets) if onsets else None
-    # While the upstream's own trouble lasts, any dependent going down in it counts too.
+    # For the numbers shown ("7 of 9 affected"), dependents going down at any time during the
+    # upstream's own trouble count too; the points count only those near this outage's start.
     trouble_end = _latest_end([*(e.ended_at for e in own), *(s.end for s in down)], now) if onsets else None
 
     affected: dict[int, dt.datetime] = {outage.service_id: t}
+    near: set[int] = {outage.service_id}
     for dependent in dependents:
         for e in by_service.get(dependent, ()):
-            near = abs(e.started_at - t) <= params.co_window
+            close = abs(e.started_at - t) <= params.co_window
             during = (
                 onset is not None
                 and trouble_end is not None
                 and onset - params.co_window <= e.started_at <= trouble_end
             )
-            if near or during:
+            if close:
+                near.add(dependent)
+            if close or during:
                 affected[dependent] = min(affected.get(dependent, e.started_at), e.started_at)
-                break
-    k, n = len(affected), max(len(dependents), 1)
+    k, n = len(near), max(len(dependents), 1)
     points = min(k - 1, params.max_co_points) + (1.0 if k >= 2 and k / n >= 0.5 else 0.0)
     if own_best is not None:
         points += 2.0 if own_best.level == OUTAGE else 1.0

@@ -44,6 +44,15 @@ class Command(BaseCommand):
         parser.add_argument("--if-empty", action="store_true", help="Backfill only if no report exists yet.")
         parser.add_argument("--outage", metavar="SLUG:ISSUE", help="Inject an outage of one issue type.")
         parser.add_argument(
+            "--cascade",
+            action="store_true",
+            help="With --outage of an upstream: the services whose depends_on names it go down too, each a few "
+            "minutes later (log-normal lag, median 3 min, 1 to 15), on their most reported issue type.",
+        )
+        parser.add_argument(
+            "--cascade-share", type=float, default=1.0, help="With --cascade: the share of dependents hit (default 1)."
+        )
+        parser.add_argument(
             "--at", default="+0m", help="Outage start relative to now: +10m, or --at=-2h for the past. Default now."
         )
         parser.add_argument("--for", dest="duration", default="30m", help="Outage duration (default 30m).")
@@ -56,7 +65,7 @@ class Command(BaseCommand):
         rng = random.Random(opts["seed"])
         now = timezone.now()
         outage = self._outage(opts, now)
-        if not 0 < opts["cascade_share"] <= 1:
+        if not math.isfinite(opts["cascade_share"]) or not 0 < opts["cascade_share"] <= 1:
             raise CommandError("--cascade-share takes a share of dependents above 0 and at most 1, e.g. 0.5")
         if opts["url"]:
             if not opts["url"].startswith(("http://", "https://")):

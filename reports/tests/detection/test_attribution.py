@@ -110,8 +110,10 @@ def test_a_degraded_page_alone_is_not_enough_but_confirms_a_likely_cause():
     assert causes[9000].status == CauseStatus.CONFIRMED and causes[9000].cause_id == CDN
 
 
-def test_maintenance_adds_a_point_but_never_confirms():
-    cause = run([outage(5, 0), outage(6, 3)], official={CDN: "maintenance"})[5000]
+def test_maintenance_or_degraded_with_one_coincident_dependent_is_not_enough_but_with_two_is_likely():
+    assert run([outage(5, 0), outage(6, 3)], official={CDN: "maintenance"}) == {}
+    cause = run([outage(5, 0), outage(6, 3), outage(7, 5)], official={CDN: "maintenance"})[5000]
+    # Maintenance never confirms; a degraded page does.
     assert (cause.status, cause.official_level) == (CauseStatus.LIKELY, "maintenance")
 
 
@@ -125,13 +127,22 @@ def test_the_current_official_level_says_nothing_about_an_outage_long_over():
     assert run([old], official={PAY: "major_outage"}) == {}
 
 
-def test_probes_down_add_a_point_and_anchor_dependents_that_go_down_later_in_a_long_incident():
+def test_probes_going_down_just_before_add_a_point():
     probes = {CDN: [Span(T - 5 * MIN)]}
-    episodes = [outage(5, 0), outage(6, 35), outage(7, 70)]
+    cause = run([outage(5, 0), outage(6, 3)], probes=probes)[5000]
+    assert cause.upstream_probes_down and cause.status == CauseStatus.LIKELY and cause.points == 2
+
+
+def test_a_dependent_failing_long_into_an_upstream_incident_is_not_blamed_for_that_alone():
+    own = outage(CDN, -5, oid=1)
+    probes = {CDN: [Span(T - 5 * MIN)]}
+    episodes = [own, outage(5, 0), outage(6, 3), outage(7, 70)]
+
     causes = run(episodes, probes=probes, now=T + 90 * MIN)
-    # 6 and 7 started long after 5, but all during the CDN's probes being down.
-    assert len(causes[7000].affected) == 3
-    assert causes[7000].upstream_probes_down and causes[7000].status == CauseStatus.LIKELY
+
+    assert set(causes) == {5000, 6000}
+    # But the numbers shown count every dependent that went down during the CDN's trouble.
+    assert len(causes[5000].affected) == 3 and causes[5000].lag_minutes == 8.0
 
 
 def test_an_undeclared_provider_is_never_blamed():
