@@ -27,6 +27,11 @@ provider is never blamed). Around O's start t, U earns points:
 * U's official status page, now (only for an outage still open or just
   over): degraded or maintenance +0.5, partial outage +2, major outage +3.
 
+A dependent of U whose trouble is better explained by another upstream W
+that S does not depend on (W scores higher around t) is no evidence for U:
+when Cloudflare's dependents fall, a shop on both Cloudflare and AWS does not
+make AWS look guilty for an AWS-only shop's unrelated outage.
+
 U is the *likely* cause when it has at least `threshold` points (2): two
 other dependents going down with S, or U's own outage, or its status page
 reporting a partial or major outage are each enough alone; one coincident
@@ -39,6 +44,7 @@ outage, or its official page at degraded or worse.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import statistics
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -205,44 +211,52 @@ def attribute(
     by_service: dict[int, list[Episode]] = defaultdict(list)
     for episode in episodes:
         by_service[episode.service_id].append(episode)
-    reverse = dependents_of(dependencies)
+    world = _World(by_service, dependencies, dependents_of(dependencies), probes_down, official, now)
     causes: dict[int, Cause] = {}
     for outage in episodes:
-        if outage.outage_id is None:
-            continue
-        scored = [
-            _score(
-                outage,
-                outage.outage_id,
-                upstream,
-                reverse.get(upstream, set()),
-                by_service,
-                probes_down,
-                official,
-                now,
-                params,
-            )
-            for upstream in sorted(dependencies.get(outage.service_id, ()))
-        ]
-        ranked = sorted(scored, key=lambda c: (-c.points, -len(c.affected), c.cause_id))
-        if ranked and ranked[0].points >= params.threshold:
-            best = ranked[0]
-            others = tuple((c.cause_id, c.points) for c in ranked[1:] if c.points > 0)
-            causes[outage.outage_id] = replace(best, runners_up=others)
+        if outage.outage_id is not None and (cause := _best(world, outage, outage.outage_id, params)):
+            causes[outage.outage_id] = cause
     return causes
 
 
+@dataclass(frozen=True)
+class _World:
+    by_service: Mapping[int, Sequence[Episode]]
+    dependencies: Mapping[int, Collection[int]]
+    reverse: Mapping[int, set[int]]
+    probes_down: Mapping[int, Sequence[Span]]
+    official: Mapping[int, str]
+    now: dt.datetime
+
+
+def _best(world: _World, outage: Episode, oid: int, params: Params) -> Cause | None:
+    """The best-scoring upstream of the outage's service, if it reaches the threshold."""
+    mine = set(world.dependencies.get(outage.service_id, ()))
+    # How every upstream stands around this outage's start, ours or not, co-occurrence uncapped:
+    # a dependent whose trouble a stronger upstream we do not depend on explains is no evidence.
+    uncapped = replace(params, max_co_points=math.inf)
+    standing = {u: _score(world, outage, oid, u, world.reverse[u], uncapped).points for u in world.reverse}
+    scored = []
+    for upstream in sorted(mine):
+        dependents = world.reverse.get(upstream, set())
+        explained = {
+            d
+            for d in dependents - {outage.service_id}
+            if any(standing[w] > standing[upstream] for w in set(world.dependencies.get(d, ())) - mine)
+        }
+        cause = _score(world, outage, oid, upstream, dependents - explained, params)
+        scored.append(replace(cause, dependents=len(dependents)))
+    ranked = sorted(scored, key=lambda c: (-c.points, -len(c.affected), c.cause_id))
+    if not ranked or ranked[0].points < params.threshold:
+        return None
+    return replace(ranked[0], runners_up=tuple((c.cause_id, c.points) for c in ranked[1:] if c.points > 0))
+
+
 def _score(
-    outage: Episode,
-    outage_id: int,
-    upstream: int,
-    dependents: set[int],
-    by_service: Mapping[int, Sequence[Episode]],
-    probes_down: Mapping[int, Sequence[Span]],
-    official: Mapping[int, str],
-    now: dt.datetime,
-    params: Params,
+    world: _World, outage: Episode, outage_id: int, upstream: int, dependents: set[int], params: Params
 ) -> Cause:
+    """One upstream's points for one outage, counting only `dependents` as evidence."""
+    by_service, probes_down, official, now = world.by_service, world.probes_down, world.official, world.now
     t = outage.started_at
     lo, hi = t - params.lead, t + params.lag
     # The upstream's own trouble counts when it *began* around then: a dependent failing an hour

@@ -23,6 +23,7 @@ GRAPH: dict[int, set[int]] = {s: {CDN} for s in SHOPS}
 for s in (1, 2, 3):
     GRAPH[s].add(CLOUD)
 GRAPH[9].add(PAY)
+GRAPH[10] = {CLOUD}  # the cloud region's own customer, behind no CDN
 NOW = T + 40 * MIN
 
 
@@ -143,6 +144,17 @@ def test_a_dependent_failing_long_into_an_upstream_incident_is_not_blamed_for_th
     assert set(causes) == {5000, 6000}
     # But the numbers shown count every dependent that went down during the CDN's trouble.
     assert len(causes[5000].affected) == 3 and causes[5000].lag_minutes == 8.0
+
+
+def test_dependents_hit_through_a_stronger_upstream_are_no_evidence_against_another():
+    # The CDN takes down shops 1-5; shops 1-3 are also on CLOUD. Shop 10, on CLOUD only, has an
+    # unrelated outage at the same moment: CLOUD's "3 other dependents down" are the CDN's doing.
+    episodes = [outage(s, lag) for s, lag in ((1, 2), (2, 3), (3, 3), (4, 4), (5, 6))] + [outage(10, 4)]
+
+    causes = run(episodes)
+
+    assert 10000 not in causes
+    assert {causes[s * 1000].cause_id for s in (1, 2, 3, 4, 5)} == {CDN}
 
 
 def test_an_undeclared_provider_is_never_blamed():

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import threading
 
 import pytest
+from django.db import connections
 from django.test import Client
 
 from catalog.loader import catalog_load, parse_catalog
@@ -224,3 +226,30 @@ def test_the_outage_pages_link_cause_and_dependents_and_the_service_page_names_u
     assert 'href="/s/cdn/"' in shop_page and "Depends on" in shop_page
     cdn_page = client.get("/s/cdn/").content.decode()
     assert 'href="/s/shop-d/"' in cdn_page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_attributing_at_once_write_each_change_once(postgres, services, three_down):
+    barrier = threading.Barrier(2)
+    results: list[int] = []
+    errors: list[BaseException] = []
+
+    def work():
+        try:
+            barrier.wait()
+            results.append(outages_attribute(now=NOW, official={services["cdn"].pk: "major_outage"}))
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    assert not errors
+    assert sum(results) == 3  # each outage's change stored by exactly one of them
+    assert OutageEvent.objects.filter(kind=EventKind.CAUSE).count() == 3
+    assert set(Outage.objects.filter(cause__isnull=False).values_list("cause_revision", flat=True)) == {1}
