@@ -7,6 +7,7 @@ import random
 import threading
 
 import pytest
+import time_machine
 from django.db import connections
 from django.test import Client
 
@@ -253,3 +254,15 @@ def test_two_workers_attributing_at_once_write_each_change_once(postgres, servic
     assert sum(results) == 3  # each outage's change stored by exactly one of them
     assert OutageEvent.objects.filter(kind=EventKind.CAUSE).count() == 3
     assert set(Outage.objects.filter(cause__isnull=False).values_list("cause_revision", flat=True)) == {1}
+
+
+def test_the_beat_task_attributes_on_crowd_and_probes_alone_until_status_pages_are_wired(
+    services, three_down, settings
+):
+    from reports.tasks import attribution_tick
+
+    assert settings.CELERY_BEAT_SCHEDULE["attribution-tick"]["task"] == "reports.tasks.attribution_tick"
+    with time_machine.travel(NOW, tick=False):
+        assert attribution_tick() == 3
+        assert attribution_tick() == 0
+    assert {o.cause_status for o in Outage.objects.filter(pk__in=[o.pk for o in three_down])} == {"likely"}
