@@ -55,7 +55,8 @@ chromium:
 clean:
 	rm -rf $(VENV) data staticfiles
 
-## bench: benchmarks (ratios against a baseline measured in the same process)
+## bench: benchmarks (ratios against a baseline measured in the same process); bench_realdata
+## fetches its public labelled data into OUTAGEHUB_NAB_DIR (./data/nab) once, or says skipped offline
 # Production-like settings (DEBUG off) on a throwaway SQLite database, or on
 # DATABASE_URL when set (inside a rolled-back transaction).
 bench: venv-dev
@@ -64,6 +65,7 @@ bench: venv-dev
 	$(BIN)/python manage.py bench_intake && \
 	$(BIN)/python manage.py bench_rollups
 	$(BIN)/python manage.py bench_detect
+	$(BIN)/python manage.py bench_realdata
 
 ## bench-detect: the detector over simulated scenarios (a few minutes)
 bench-detect: venv-dev

@@ -89,6 +89,9 @@ class Params:
     # of the stretch's highest 5 minutes. Chatter spikes and fades (a news
     # item: x90, then x18, x9); an outage holds or grows while it lasts.
     hold_fraction: float = 0.5
+    # Far beyond anything the series does (this many times the bar): two holding
+    # rows suffice. Twenty reports a minute where one is usual is an outage now.
+    fast_factor: float = 5.0
     # Magnitude: the evidence window's count/expected must reach the largest
     # unconfirmed surge this series had lately (x burst_margin), remembered
     # with this half-life, and never less than ratio_outage. A series whose
@@ -641,17 +644,18 @@ class Tracker:
 
     def _overwhelming(self, step: Step, level: str, interval_minutes: float) -> bool:
         p = self.params
-        if level != OUTAGE or step.window_expected <= 0:
-            return False
-        if self.outage_rows < 2 or self.outage_minutes < p.persist_minutes:
+        if level != OUTAGE or step.window_expected <= 0 or self.outage_rows < 2:
             return False
         # Holding: over the span and in its last 5 minutes (a row back at normal is not an outage).
         peak_rows, span_rows = self._hold_rows(interval_minutes)
-        bar = p.hold_fraction * self.hold_peak
-        holding = all(
-            sum(rows) / len(rows) >= bar for rows in (self.hold_ratios[-span_rows:], self.hold_ratios[-peak_rows:])
-        )
-        return holding and step.window_count / step.window_expected >= self.burst_bar(step.at)
+        floor = p.hold_fraction * self.hold_peak
+        rows = self.hold_ratios
+        if any(sum(r) / len(r) < floor for r in (rows[-span_rows:], rows[-peak_rows:])):
+            return False
+        ratio, bar = step.window_count / step.window_expected, self.burst_bar(step.at)
+        if ratio >= p.fast_factor * bar:
+            return True
+        return self.outage_minutes >= p.persist_minutes and ratio >= bar
 
     def _hold_rows(self, interval_minutes: float) -> tuple[int, int]:
         """Rows in 5 minutes (the peak is of their means) and in the persistence span (at least 2)."""

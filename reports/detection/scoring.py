@@ -114,3 +114,15 @@ def _percent(value: float) -> str:
 
 def _number(value: float) -> str:
     return "-" if math.isnan(value) else f"{value:.2f}"
+
+
+def nab_windows(labels: dict[str, list[list[str]]], key: str) -> list[Window]:
+    """One series' windows from NAB's combined_windows.json (`"YYYY-MM-DD HH:MM:SS.ffffff"` pairs, UTC)."""
+    out = []
+    for start, end in labels.get(key, []):
+        out.append(Window(_nab_time(start), _nab_time(end)))
+    return out
+
+
+def _nab_time(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
