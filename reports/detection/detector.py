@@ -623,7 +623,7 @@ class Tracker:
     outage_minutes: float = 0.0
     hold_ratios: list[float] = field(default_factory=list)  # count/expected of the stretch's last rows
     hold_peak: float = 0.0  # the stretch's highest 5-minute mean of those
-    episode_peak: float = 0.0  # largest count/expected of the current stretch at OUTAGE level
+    episode_peak: float = 0.0  # largest held count/expected of the current stretch (see _holding)
     episode_confirmed: bool = False  # the stretch had outside evidence: it teaches nothing about chatter
     burst_peak: float = 0.0  # largest unconfirmed surge (count/expected) lately, as of burst_at
     burst_at: dt.datetime | None = None
@@ -642,20 +642,31 @@ class Tracker:
         remembered = floor + (self.burst_peak - floor) * math.exp(-_LN2 * age_days / p.burst_memory_days)
         return max(floor, p.burst_margin * remembered)
 
+    def _holding(self, interval_minutes: float) -> float | None:
+        """The stretch's count/expected over the persistence span if the surge still holds, else None.
+
+        Holding: the span's mean and its last 5 minutes' mean both at least
+        hold_fraction of the stretch's highest 5 minutes (a row back at normal,
+        or a spike fading like news, is not an outage).
+        """
+        if self.outage_rows < 2:
+            return None
+        peak_rows, span_rows = self._hold_rows(interval_minutes)
+        floor = self.params.hold_fraction * self.hold_peak
+        span, last = self.hold_ratios[-span_rows:], self.hold_ratios[-peak_rows:]
+        if sum(last) / len(last) < floor or sum(span) / len(span) < floor:
+            return None
+        return sum(span) / len(span)
+
     def _overwhelming(self, step: Step, level: str, interval_minutes: float) -> bool:
         p = self.params
-        if level != OUTAGE or step.window_expected <= 0 or self.outage_rows < 2:
+        held = self._holding(interval_minutes)
+        if level != OUTAGE or held is None:
             return False
-        # Holding: over the span and in its last 5 minutes (a row back at normal is not an outage).
-        peak_rows, span_rows = self._hold_rows(interval_minutes)
-        floor = p.hold_fraction * self.hold_peak
-        rows = self.hold_ratios
-        if any(sum(r) / len(r) < floor for r in (rows[-span_rows:], rows[-peak_rows:])):
-            return False
-        ratio, bar = step.window_count / step.window_expected, self.burst_bar(step.at)
-        if ratio >= p.fast_factor * bar:
+        bar = self.burst_bar(step.at)
+        if held >= p.fast_factor * bar:
             return True
-        return self.outage_minutes >= p.persist_minutes and ratio >= bar
+        return self.outage_minutes >= p.persist_minutes and held >= bar
 
     def _hold_rows(self, interval_minutes: float) -> tuple[int, int]:
         """Rows in 5 minutes (the peak is of their means) and in the persistence span (at least 2)."""
@@ -676,10 +687,12 @@ class Tracker:
             self.outage_rows, self.outage_minutes = 0, 0.0
             self.hold_ratios, self.hold_peak = [], 0.0
         if step.level != OK:
-            # Only OUTAGE-level rows past the warm-up measure a surge: a chance
-            # "possible" on a few reports has a large but meaningless ratio.
-            if step.level == OUTAGE and step.warm and step.window_expected > 0:
-                self.episode_peak = max(self.episode_peak, step.window_count / step.window_expected)
+            # What is remembered is a surge that held for the persistence span (past
+            # the warm-up): one the crowd alone could have called an outage. Spikes
+            # that fade are rejected by the hold test anyway and must not raise the bar.
+            held = self._holding(interval_minutes) if step.level == OUTAGE and step.warm else None
+            if held is not None and self.outage_minutes >= self.params.persist_minutes:
+                self.episode_peak = max(self.episode_peak, held)
             self.episode_confirmed = self.episode_confirmed or corroboration.confirms
         elif self.episode_peak > 0:
             # An elevated stretch ended: if nothing outside the crowd confirmed it, it is

@@ -426,9 +426,15 @@ def test_a_series_equal_to_its_baseline_never_alarms():
 def test_the_burst_memory_raises_the_bar_and_decays_back():
     params = Params(burst_memory_days=7)
     tracker = Tracker(params)
-    _open_by_crowd(tracker)  # an unconfirmed x20 surge ...
+    for minute in range(20):  # an unconfirmed x20 surge that holds for 20 minutes ...
+        tracker.update(_step(level=OUTAGE, p=1e-15, minute=minute))
     tracker.update(_step(minute=40))  # ... ends: it is how big this series' chatter gets
     assert tracker.burst_bar(START + 41 * MINUTE) == pytest.approx(20, rel=1e-3)
+    fading = Tracker(params)  # a spike that fades is not remembered: the hold test already rejects it
+    for minute, ratio in enumerate([60, 12, 6, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3]):
+        fading.update(dataclasses.replace(_step(level=OUTAGE, p=1e-15, minute=minute), count=ratio))
+    fading.update(_step(minute=40))
+    assert fading.burst_bar(START + 41 * MINUTE) == 2.0
     assert tracker.burst_bar(START + dt.timedelta(days=7)) == pytest.approx(2 + 18 / 2, rel=1e-2)
     saved = Tracker.from_state(json.loads(json.dumps(tracker.to_state())), params)
     assert saved.burst_bar(START + dt.timedelta(days=7)) == tracker.burst_bar(START + dt.timedelta(days=7))
