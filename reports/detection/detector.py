@@ -733,10 +733,18 @@ class Tracker:
                 self.open, self.quiet_since = True, None
                 # Outside evidence confirms any crowd elevation to an outage.
                 self.level = OUTAGE if by_reports or level != OK else OK
+                # The crowd's outage started where its held stretch began (the alert, at
+                # step.at, comes persist_minutes later); outside evidence starts it now.
+                begun = step.at - dt.timedelta(minutes=interval_minutes * (self.outage_rows - 1))
+                start = begun if by_reports else step.at
                 if not reopen:
-                    self.started_at, self.peak_count, self.peak_at, self.peak_expected = step.at, 0, None, 0.0
-                data = _numbers(step) | {"by": "reports" if by_reports else evidence.source, "level": self.level}
-                if self.rising_since and self.rising_since < step.at and not reopen:
+                    self.started_at, self.peak_count, self.peak_at, self.peak_expected = start, 0, None, 0.0
+                data = _numbers(step) | {
+                    "by": "reports" if by_reports else evidence.source,
+                    "level": self.level,
+                    "started_at": start.isoformat(),
+                }
+                if self.rising_since and self.rising_since < start and not reopen:
                     data["rising_since"] = self.rising_since.isoformat()
                 out.append(Transition("reopened" if reopen else "opened", step.at, data))
             elif not elevated:
@@ -876,7 +884,8 @@ def detect_series(
         for t in tracker.update(step, corroboration=evidence, interval_minutes=interval):
             if t.kind == "opened":
                 alerts.append(t.at)
-                current = DetectedOutage(t.at, None, t.at, step.count, OUTAGE)
+                start = dt.datetime.fromisoformat(t.data["started_at"])
+                current = DetectedOutage(start, None, t.at, step.count, OUTAGE)
                 outages.append(current)
             elif t.kind == "reopened" and outages:
                 current = outages[-1]

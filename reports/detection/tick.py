@@ -230,8 +230,10 @@ def _process(
             )
         )
         if level != state.level:
-            # The start of the minute, as an outage's started_at: the two must agree on the page.
-            state.level, state.level_since = level, at
+            # The start of the minute, as an outage's started_at: the two must agree on the page
+            # (a crowd outage starts where its surge began, before the minute it opened).
+            since = outage.started_at if level == Level.OUTAGE and outage is not None else at
+            state.level, state.level_since = level, min(since, at)
         at += MINUTE
     if outage is not None:
         # Countries come from hourly rollups the chunk has just refreshed: once per chunk keeps
@@ -279,7 +281,8 @@ def _apply(
                 service=service,
                 confidence=Confidence.CROWD if by_reports else Confidence.PROBE,
                 level=t.data["level"] if t.data["level"] != OK else Level.OUTAGE,
-                started_at=t.at,
+                # Where the crowd's held surge began; the alert (t.at) confirms it later.
+                started_at=dt.datetime.fromisoformat(t.data["started_at"]) if "started_at" in t.data else t.at,
                 reports_confirmed=by_reports,
                 probes_confirmed=probes.down,
             )
