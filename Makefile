@@ -64,8 +64,8 @@ bench: venv-dev
 	$(BIN)/python manage.py migrate --no-input -v 0 && \
 	$(BIN)/python manage.py bench_intake && \
 	$(BIN)/python manage.py bench_rollups
-	$(BIN)/python manage.py bench_detect
-	$(BIN)/python manage.py bench_realdata
+	DJANGO_SETTINGS_MODULE=outagehub.test $(BIN)/python manage.py bench_detect
+	DJANGO_SETTINGS_MODULE=outagehub.test $(BIN)/python manage.py bench_realdata
 
 ## bench-detect: the detector over simulated scenarios (a few minutes)
 bench-detect: venv-dev
