@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 import email.utils
+import functools
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
 
-from outagehub.outbound import Allow, BlockedAddress, http_client
+from outagehub.outbound import Allow, BlockedAddress, http_client, tls_context
 
 USER_AGENT = "OutageHub-StatusPages/1.0 (+https://github.com/outagehub)"
 MAX_REDIRECTS = 3
@@ -39,6 +41,13 @@ class Fetched:
     retry_after: int | None = None  # seconds, from a 429's (or 503's) Retry-After
     error: str = ""
     elapsed_ms: int = 0
+
+
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    # Loading the system CA store takes tens of milliseconds; one context serves every poll
+    # (an SSLContext may be shared between threads).
+    return tls_context()
 
 
 def retry_after_seconds(value: str, *, now: dt.datetime) -> int | None:
@@ -85,6 +94,7 @@ def fetch(
             total_timeout=timeout,
             max_redirects=MAX_REDIRECTS,
             also_allow=also_allow,
+            verify=_tls(),
         )
         with client, client.stream("GET", url, headers=headers) as response:
             return _read(response, max_bytes=max_bytes, now=now, started=started, clock=clock)
@@ -94,7 +104,7 @@ def fetch(
         return Fetched(FetchOutcome.FAILED, error=f"timed out after {timeout:g} s")
     except httpx.TooManyRedirects:
         return Fetched(FetchOutcome.FAILED, error=f"more than {MAX_REDIRECTS} redirects")
-    except (httpx.HTTPError, OSError, ValueError) as exc:
+    except (httpx.HTTPError, httpx.InvalidURL, OSError, ValueError) as exc:
         # ValueError: httpx refusing a URL or a header value it cannot send.
         return Fetched(FetchOutcome.FAILED, error=f"{type(exc).__name__}: {exc}"[:300])
 

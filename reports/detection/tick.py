@@ -23,6 +23,7 @@ from outagehub.timebuckets import MINUTE, floor_hour, floor_minute
 from probes.kinds import ProbeState
 from probes.models import Probe, ProbeEvent
 from reports.detection.detector import OK, OUTAGE, Detector, Params, Step, Tracker, Transition
+from reports.detection.official import official_apply
 from reports.detection.rollups import BOOTSTRAP_DAYS, LATE_MINUTES, rollups_refresh
 from reports.models import (
     Confidence,
@@ -143,6 +144,7 @@ def _tick_chunk(*, service_id: int, upto: dt.datetime, params: Params) -> TickRe
         # once for a service: this lock is what guarantees that.
         rollups_refresh(service=service, since=min(first, upto - LATE_MINUTES * MINUTE), until=last + MINUTE)
         result = _process(service, state, first, last, params, announce_since=upto - ANNOUNCE_WINDOW)
+        official_apply(service=service, now=upto)  # the official page's news on the outage (official.py)
         state.last_minute = last
         state.save()
         return result

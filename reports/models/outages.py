@@ -190,6 +190,8 @@ class EventKind(models.TextChoices):
     RESOLVED = "resolved", "Resolved"
     REOPENED = "reopened", "Reopened"
     STATUS_UPDATE = "status_update", "Status update"
+    OFFICIAL_UPDATE = "official_update", "Official status page update"
+    SILENT_OUTAGE = "silent_outage", "Silent outage: the official page is green"
 
 
 class OutageEvent(models.Model):
