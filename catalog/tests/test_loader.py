@@ -353,7 +353,7 @@ BAD_SECOND_ENTRIES = {
         "  - {slug: second, name: Second, colour: red}\n",
         [
             "services[1] (second): colour: Unknown field. "
-            "Allowed: slug, name, homepage, description, active, demo_traffic, issue_types, probes."
+            "Allowed: slug, name, homepage, description, active, demo_traffic, issue_types, probes, status_page."
         ],
     ),
     "duplicate issue type key": (
