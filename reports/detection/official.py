@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from catalog.models import Service
 from reports.models import Confidence, EventKind, Outage, OutageEvent, OutageStatus
@@ -61,13 +62,13 @@ def official_updates_record(*, outage: Outage, now: dt.datetime) -> int:
     name = incidents[0].page.service.name
     events = []
     for incident in incidents:
-        updates = list(incident.updates or [])
+        updates: list[dict[str, Any]] = list(incident.updates or [])
         closed_said = any(u.get("status") in CLOSED_STATUSES for u in updates)
         if not updates or (not incident.is_open and not closed_said):
             # No update of its own (a page without updates, or an incident that just left the
             # page): its lifecycle state stands in, once per state.
-            at = incident.resolved_at.isoformat() if incident.resolved_at and not incident.is_open else None
-            updates.append({"id": f"@{incident.status}", "at": at, "status": incident.status, "body": ""})
+            closed_at = incident.resolved_at.isoformat() if incident.resolved_at and not incident.is_open else None
+            updates.append({"id": f"@{incident.status}", "at": closed_at, "status": incident.status, "body": ""})
         for update in updates:
             key = _update_key(incident, str(update.get("id")))
             at = _time(update.get("at")) or incident.started_at or now

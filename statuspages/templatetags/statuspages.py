@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from catalog.models import Service
 from statuspages.kinds import IncidentStatus, OfficialLevel
-from statuspages.selectors import official_levels, status_page_get
+from statuspages.selectors import INCIDENTS_SHOWN, official_state, status_page_get
 
 register = template.Library()
 
@@ -30,18 +30,18 @@ BADGES = {
 @register.simple_tag
 def official_status(service: Service) -> dict[str, Any] | None:
     """What the block shows for `service`, or None when it has no official page."""
-    now = timezone.now()
-    state = official_levels([service.pk], now=now).get(service.pk)
-    if state is None:
+    page = status_page_get(service_id=service.pk)  # one query for a service without a page
+    if page is None:
         return None
-    page = status_page_get(service_id=service.pk)
-    snapshot = page.snapshot if page else None
+    incidents = list(page.incidents.open().order_by("-started_at", "-id")[:INCIDENTS_SHOWN])
+    state = official_state(page, now=timezone.now(), incidents=incidents)
+    snapshot = page.snapshot
     return {
         "state": state,
         "level_label": OfficialLevel(state.level).label,
         "badge": BADGES.get(OfficialLevel(state.level), ""),
         "last_good": OfficialLevel(snapshot.level).label if snapshot and state.level == OfficialLevel.UNKNOWN else "",
-        "last_good_at": page.fetched_at if page else None,
+        "last_good_at": page.fetched_at,
         "incidents": [
             {
                 "incident": incident,
