@@ -24,6 +24,7 @@ from statuspages.schedule import next_poll_delay
 
 UPDATES_KEPT = 50  # per incident, newest kept
 # incident.io pages also serve Statuspage's summary here; read when the widget endpoint fails.
+INCIDENTIO_WIDGET_PATH = "/api/v1/summary"
 INCIDENTIO_FALLBACK_PATH = "/api/v2/summary.json"
 
 
@@ -124,8 +125,7 @@ def status_page_read(page: StatusPage, *, now: dt.datetime) -> tuple[Fetched, Sn
     snapshot = parse(page.kind, fetched.body, fetched.headers, now=now) if fetched.outcome == FetchOutcome.OK else None
     widget_failed = fetched.outcome == FetchOutcome.FAILED or (snapshot is not None and not snapshot.known)
     if page.kind == PageKind.INCIDENTIO and widget_failed:
-        parts = urlsplit(page.url)
-        fallback = _fetch(f"{parts.scheme}://{parts.netloc}{INCIDENTIO_FALLBACK_PATH}", now=now)
+        fallback = _fetch(incidentio_fallback_url(page.url), now=now)
         if fallback.outcome == FetchOutcome.OK:
             read = parse(PageKind.ATLASSIAN, fallback.body, fallback.headers, now=now)
             if read.known:
@@ -135,6 +135,15 @@ def status_page_read(page: StatusPage, *, now: dt.datetime) -> tuple[Fetched, Sn
                 fallback = Fetched(FetchOutcome.OK, fallback.status_code, fallback.body, fallback.headers)
                 return fallback, Snapshot(read.level, read.components, read.incidents, note[:300], read.description)
     return fetched, snapshot
+
+
+def incidentio_fallback_url(url: str) -> str:
+    """Where an incident.io page keeps its Statuspage-compatible summary: beside the widget endpoint."""
+    base, sep, _ = url.partition("?")[0].rpartition(INCIDENTIO_WIDGET_PATH)
+    if sep:
+        return base + INCIDENTIO_FALLBACK_PATH
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{INCIDENTIO_FALLBACK_PATH}"
 
 
 def status_page_record(

@@ -11,7 +11,7 @@ import pytest
 from statuspages.demo.server import Route, fixture
 from statuspages.kinds import IncidentStatus, OfficialLevel, PageKind
 from statuspages.models import ProviderIncident, StatusPage, StatusSnapshot
-from statuspages.services import status_page_poll, status_page_poll_now, status_pages_claim_due
+from statuspages.services import incidentio_fallback_url, status_page_poll, status_page_poll_now, status_pages_claim_due
 from statuspages.tests.conftest import NOW
 from statuspages.tests.factories import make_page
 
@@ -199,6 +199,18 @@ def test_incidentio_falls_back_to_its_statuspage_summary(allowed):
     assert "read /api/v2/summary.json" in page.reason
     assert page.etag == ""  # the fallback's validators are not the widget's
     assert [p for p, _ in allowed.requests] == ["/api/v1/summary", "/api/v2/summary.json"]
+
+
+@pytest.mark.parametrize(
+    ("url", "fallback"),
+    [
+        ("https://status.example.com/api/v1/summary", "https://status.example.com/api/v2/summary.json"),
+        ("https://example.com/status/api/v1/summary?x=1", "https://example.com/status/api/v2/summary.json"),
+        ("https://status.example.com/widget", "https://status.example.com/api/v2/summary.json"),
+    ],
+)
+def test_incidentio_fallback_sits_beside_the_widget_endpoint(url, fallback):
+    assert incidentio_fallback_url(url) == fallback
 
 
 def test_incidentio_widget_is_read_when_it_answers(allowed):
