@@ -342,7 +342,11 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI would otherwise send the schema's address to validator.swagger.io for a badge.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     # One name for a choice set that several fields use (a service's status, an outage's level).
-    "ENUM_NAME_OVERRIDES": {"Level": "reports.models.Level"},
+    "ENUM_NAME_OVERRIDES": {
+        "Level": "reports.models.Level",
+        "OfficialLevel": "statuspages.kinds.OfficialLevel",
+        "IncidentStatus": "statuspages.kinds.IncidentStatus",
+    },
 }
 
 # --- OutageHub ----------------------------------------------------------------
