@@ -135,10 +135,16 @@ def _aws_event(data: dict[str, Any]) -> Incident:
         ),
         key=lambda u: u.at or started,
     )
-    resolved = status == "0"
+    # Resolved: status 0, or the last log entry's 0, or AWS's own "[RESOLVED]" on the summary.
+    title = text(data.get("summary"))
+    resolved = (
+        status == "0"
+        or title.upper().startswith("[RESOLVED]")
+        or (bool(updates) and updates[-1].status == IncidentStatus.RESOLVED)
+    )
     return Incident(
         provider_id=f"{service}:{int(started.timestamp())}",
-        title=text(data.get("summary")),
+        title=title,
         status=IncidentStatus.RESOLVED if resolved else IncidentStatus.INVESTIGATING,
         level=AWS_STATUS.get(status, OfficialLevel.DEGRADED),
         started_at=started,

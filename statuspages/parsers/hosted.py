@@ -137,23 +137,28 @@ def parse_betterstack(body: bytes, headers: Mapping[str, str], now: dt.datetime)
             )
         )
     reports = [i for i in included if i.get("type") == "status_report"][:MAX_INCIDENTS]
-    incidents = tuple(_betterstack_report(r, updates) for r in reports)
+    incidents = tuple(_betterstack_report(r, updates, now) for r in reports)
     level: str = BETTERSTACK_STATE[aggregate]
     if level == OfficialLevel.MAJOR_OUTAGE and components:
         level = components_level([c.level for c in components])
     return Snapshot(level=level, components=components, incidents=incidents)
 
 
-def _betterstack_report(data: dict[str, Any], updates: dict[str, list[Update]]) -> Incident:
+def _betterstack_report(data: dict[str, Any], updates: dict[str, list[Update]], now: dt.datetime) -> Incident:
     provider_id = ident(data.get("id"))
     if not provider_id:
         raise Malformed("a status report without an id")
     attributes = obj(data.get("attributes"), "a status report's attributes")
     maintenance = text(attributes.get("report_type")).lower() == "maintenance"
-    resolved = timestamp(attributes.get("ends_at"))
+    # A maintenance's ends_at is its planned end: in the future it has not ended.
+    ends = timestamp(attributes.get("ends_at"))
+    resolved = ends if ends is not None and ends <= now else None
+    starts = timestamp(attributes.get("starts_at"))
     state = text(attributes.get("aggregate_state")).lower()
     own = sorted(updates.get(provider_id, []), key=lambda u: u.at or dt.datetime.min.replace(tzinfo=dt.UTC))
-    if maintenance:
+    if maintenance and starts is not None and starts > now:
+        status = IncidentStatus.SCHEDULED
+    elif maintenance:
         status = IncidentStatus.COMPLETED if resolved else IncidentStatus.IN_PROGRESS
     else:
         status = IncidentStatus.RESOLVED if resolved or state == "resolved" else IncidentStatus.INVESTIGATING
@@ -162,7 +167,7 @@ def _betterstack_report(data: dict[str, Any], updates: dict[str, list[Update]]) 
         title=text(attributes.get("title")),
         status=status,
         level=OfficialLevel.MAINTENANCE if maintenance else BETTERSTACK_STATE.get(state, OfficialLevel.DEGRADED),
-        started_at=timestamp(attributes.get("starts_at")),
+        started_at=starts,
         resolved_at=resolved,
         updates=tuple(own[-MAX_UPDATES:]),
         maintenance=maintenance,

@@ -196,3 +196,50 @@ def test_no_truncation_or_byte_flip_of_a_real_body_crashes_the_parser_or_reads_o
 
 def test_every_kind_has_a_parser():
     assert set(PARSERS) == set(PageKind.values)
+
+
+def test_betterstack_maintenance_ahead_is_scheduled_and_a_past_report_resolved():
+    data = json.loads(fixture("betterstack.json", NOW))
+    data["included"].append(
+        {
+            "id": "5502",
+            "type": "status_report",
+            "attributes": {
+                "title": "Database upgrade",
+                "report_type": "maintenance",
+                "starts_at": "2026-11-27T02:00:00Z",
+                "ends_at": "2026-11-27T03:00:00Z",
+                "aggregate_state": "maintenance",
+            },
+        }
+    )
+    data["included"][2]["attributes"]["ends_at"] = "2026-11-26T19:29:00Z"
+    snapshot = parse(PageKind.BETTERSTACK, json.dumps(data).encode(), JSON, now=NOW)
+    statuses = {i.title: (i.status, i.open) for i in snapshot.incidents}
+    assert statuses == {
+        "Delayed order confirmations": (IncidentStatus.RESOLVED, False),
+        "Database upgrade": (IncidentStatus.SCHEDULED, True),
+    }
+
+
+def test_betterstack_downtime_of_one_resource_is_a_partial_outage():
+    data = json.loads(fixture("betterstack.json", NOW))
+    data["data"]["attributes"]["aggregate_state"] = "downtime"
+    data["included"][0]["attributes"]["status"] = "downtime"
+    assert parse(PageKind.BETTERSTACK, json.dumps(data).encode(), JSON, now=NOW).level == OfficialLevel.PARTIAL_OUTAGE
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"status": "0"},
+        {"summary": "[RESOLVED] Increased API Error Rates"},
+        {"event_log": [{"summary": "x", "message": "Recovered.", "status": 0, "timestamp": 1795719000}]},
+    ],
+)
+def test_aws_resolved_events_do_not_count(change):
+    data = json.loads(fixture("aws.json", NOW, "utf-16").decode("utf-16"))
+    data[0].update(change)
+    snapshot = parse(PageKind.AWS, json.dumps(data).encode("utf-16"), {}, now=NOW)
+    assert snapshot.level == OfficialLevel.OPERATIONAL
+    assert snapshot.incidents[0].status == IncidentStatus.RESOLVED
