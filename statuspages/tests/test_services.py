@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import threading
 
 import pytest
+from django.db import connections
 
 from statuspages.demo.server import Route, fixture
 from statuspages.kinds import IncidentStatus, OfficialLevel, PageKind
@@ -253,3 +255,34 @@ def test_changing_the_url_forgets_the_validators(allowed):
     status_page_sync(service=page.service, spec=StatusPageSpec(PageKind.ATLASSIAN, allowed.url("/t.json"), 120, True))
     page = StatusPage.objects.get(pk=page.pk)
     assert (page.etag, page.stale) == ("", True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_schedulers_claim_each_page_once(postgres):
+    from catalog.tests.factories import make_service
+
+    pages = [
+        StatusPage.objects.create(
+            service=make_service(f"s{i}", f"S{i}"), kind="atlassian", url="https://s.example/", next_poll_at=NOW
+        )
+        for i in range(20)
+    ]
+    barrier = threading.Barrier(4)
+    claimed: list[int] = []
+    lock = threading.Lock()
+
+    def scheduler() -> None:
+        try:
+            barrier.wait()
+            got = status_pages_claim_due(now=NOW)
+            with lock:
+                claimed.extend(c.page_id for c in got)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=scheduler) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(claimed) == sorted(p.pk for p in pages)
