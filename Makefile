@@ -64,6 +64,7 @@ bench: venv-dev
 	$(BIN)/python manage.py bench_intake && \
 	$(BIN)/python manage.py bench_rollups
 	$(BIN)/python manage.py bench_detect
+	$(BIN)/python manage.py bench_attribution
 
 ## bench-detect: the detector over simulated scenarios (a few minutes)
 bench-detect: venv-dev

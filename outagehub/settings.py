@@ -427,6 +427,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(envint("OUTAGEHUB_DETECTION_INTERVAL_SECONDS", 30)),
     },
     "webhooks-resend-stale": {"task": "reports.tasks.webhooks_resend_stale", "schedule": 300.0},
+    # Likely upstream causes of recent outages (reports/outages/attribution.py).
+    "attribution-tick": {
+        "task": "reports.tasks.attribution_tick",
+        "schedule": float(envint("OUTAGEHUB_ATTRIBUTION_INTERVAL_SECONDS", 60)),
+    },
     "probes-rollup-and-prune": {"task": "probes.tasks.probes_rollup_and_prune", "schedule": 900.0},
     "statuspages-poll-due": {"task": "statuspages.tasks.statuspages_poll_due", "schedule": 60.0},
 }

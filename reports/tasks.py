@@ -12,6 +12,7 @@ from catalog.models import Service
 from reports.detection.rollups import rollups_prune
 from reports.detection.tick import detection_tick
 from reports.intake.services import DATABASE_DOWN, ReportDraft, cooldowns_prune, report_ingest
+from reports.outages.attribution import outages_attribute
 from reports.outages.webhooks import webhook_deliveries_stale, webhook_delivery_attempt
 from reports.simulation.services import simulator_tick
 
@@ -62,6 +63,17 @@ def detection_tick_all() -> int:
 def detection_run(service_id: int) -> int:
     """Detect over the service's closed minutes not yet processed; opens, updates and resolves outages."""
     return detection_tick(service_id=service_id, now=timezone.now()).minutes
+
+
+@shared_task(ignore_result=True)
+def attribution_tick() -> int:
+    """Name the likely upstream cause of recent outages (idempotent: changes are claimed, see outages_attribute)."""
+    now = timezone.now()
+    # The one place official status-page levels come in. Until the statuspages app is wired here:
+    # {id: state.level for id, state in statuspages.selectors.official_levels(upstream_service_ids(),
+    # now=now).items()}, with a stale state passed as "unknown", attribution runs on crowd and probes alone.
+    official: dict[int, str] = {}
+    return outages_attribute(now=now, official=official)
 
 
 @shared_task(ignore_result=True)

@@ -16,7 +16,8 @@ from django import template
 from django.utils import timezone
 from django.utils.html import format_html
 
-from reports.models import EventKind, Level, OutageEvent, UpdateState
+from reports.detection.attribution import cause_text
+from reports.models import EventKind, Level, Outage, OutageEvent, UpdateState
 from reports.web.charts import one_decimal
 from statuspages.kinds import IncidentStatus
 
@@ -155,7 +156,14 @@ def _silent_outage(data: Mapping[str, Any], labels: Mapping[str, str]) -> str:
     return f"Silent outage: reports and probes agree, but {page} says everything is operational."
 
 
+@register.simple_tag
+def cause_summary(outage: Outage) -> str:
+    """ "Likely caused by Cloudflare (7 of 9 dependent services affected, ...)" for an outage with a cause."""
+    return cause_text(outage.cause_evidence if isinstance(outage.cause_evidence, dict) else {})
+
+
 _SENTENCES: dict[str, Callable[[Mapping[str, Any], Mapping[str, str]], str]] = {
+    EventKind.CAUSE: lambda data, labels: cause_text(data) + ".",
     EventKind.REPORTS_RISING: lambda data, labels: "Reports started rising above the usual level.",
     EventKind.OPENED: _opened,
     EventKind.REOPENED: _reopened,
