@@ -12,9 +12,11 @@ from catalog.models import Service
 from reports.detection.rollups import rollups_prune
 from reports.detection.tick import detection_tick
 from reports.intake.services import DATABASE_DOWN, ReportDraft, cooldowns_prune, report_ingest
-from reports.outages.attribution import outages_attribute
+from reports.outages.attribution import outages_attribute, upstream_service_ids
 from reports.outages.webhooks import webhook_deliveries_stale, webhook_delivery_attempt
 from reports.simulation.services import simulator_tick
+from statuspages.kinds import OfficialLevel
+from statuspages.selectors import official_levels
 
 
 @shared_task(ignore_result=True)
@@ -69,10 +71,11 @@ def detection_run(service_id: int) -> int:
 def attribution_tick() -> int:
     """Name the likely upstream cause of recent outages (idempotent: changes are claimed, see outages_attribute)."""
     now = timezone.now()
-    # The one place official status-page levels come in. Until the statuspages app is wired here:
-    # {id: state.level for id, state in statuspages.selectors.official_levels(upstream_service_ids(),
-    # now=now).items()}, with a stale state passed as "unknown", attribution runs on crowd and probes alone.
-    official: dict[int, str] = {}
+    # The one place official status-page levels come in; a stale reading is no evidence: unknown.
+    official = {
+        service_id: OfficialLevel.UNKNOWN.value if state.stale else state.level
+        for service_id, state in official_levels(upstream_service_ids(), now=now).items()
+    }
     return outages_attribute(now=now, official=official)
 
 

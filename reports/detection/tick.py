@@ -33,6 +33,7 @@ from reports.detection.detector import (
     Transition,
 )
 from reports.detection.detector import shown_level as detector_shown_level
+from reports.detection.official import official_apply
 from reports.detection.rollups import BOOTSTRAP_DAYS, LATE_MINUTES, rollups_refresh
 from reports.models import (
     Confidence,
@@ -49,6 +50,7 @@ from reports.models import (
     WebhookEvent,
 )
 from reports.outages.webhooks import webhooks_dispatch
+from statuspages.selectors import official_levels
 
 logger = logging.getLogger(__name__)
 
@@ -108,15 +110,7 @@ OFFICIAL_FRESH = dt.timedelta(minutes=5)
 
 
 def official_level(service_id: int, *, now: dt.datetime) -> str | None:
-    """The service's official status-page level now; None without a page, when stale, or without the app.
-
-    The `statuspages` app is optional to detection: until it is installed
-    this is None and only probes corroborate.
-    """
-    try:
-        from statuspages.selectors import official_levels  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return None
+    """The service's official status-page level now; None without a page or when its reading is stale."""
     state = official_levels([service_id], now=now).get(service_id)
     if state is None or state.stale:
         return None
@@ -176,6 +170,7 @@ def _tick_chunk(*, service_id: int, upto: dt.datetime, params: Params) -> TickRe
         # once for a service: this lock is what guarantees that.
         rollups_refresh(service=service, since=min(first, upto - LATE_MINUTES * MINUTE), until=last + MINUTE)
         result = _process(service, state, first, last, params, announce_since=upto - ANNOUNCE_WINDOW)
+        official_apply(service=service, now=upto)  # the official page's news on the outage (official.py)
         state.last_minute = last
         state.save()
         return result

@@ -208,6 +208,8 @@ class EventKind(models.TextChoices):
     REOPENED = "reopened", "Reopened"
     STATUS_UPDATE = "status_update", "Status update"
     CAUSE = "cause", "Likely cause"
+    OFFICIAL_UPDATE = "official_update", "Official status page update"
+    SILENT_OUTAGE = "silent_outage", "Silent outage: the official page is green"
 
 
 class OutageEvent(models.Model):

@@ -27,8 +27,9 @@ MINUTE = dt.timedelta(minutes=1)
 PAGE = "/s/tiktok-shop/"
 # The service page's reads (see reports.views._render_service): the service and its issue types (2),
 # report counts (3), the series (4), the status (2), the problems (5), outage history (1), comments (1),
-# and the services it depends on and that depend on it (2).
-SERVICE_PAGE_QUERIES = 20
+# the services it depends on and that depend on it (2), and the official status page block (1 without a page,
+# 2 with one: statuspages/templatetags).
+SERVICE_PAGE_QUERIES = 21
 
 
 def add_reports(service, start: dt.datetime, per_minute: list[int], issue_type: str = "payment", country: str = "DE"):
