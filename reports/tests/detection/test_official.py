@@ -132,3 +132,25 @@ def test_the_detection_tick_puts_the_providers_updates_on_the_outage_it_opens(pa
     assert [e.data["status"] for e in official_events(outage)] == ["investigating", "identified"]
     page = Client().get(f"/s/{shop.slug}/outages/{outage.pk}/")
     assert "TikTok Shop&#x27;s status page: Investigating payment errors (investigating)" in page.content.decode()
+
+
+@pytest.mark.parametrize("with_page", [False, True])
+def test_an_official_page_in_trouble_turns_a_short_crowd_rise_into_an_outage(pages, with_page):
+    # Four minutes of reports: too short for the crowd alone to open an outage (it shows
+    # "possible problems"), but the provider's own page saying it is in trouble confirms it.
+    shop = make_service()
+    spike, end = scenario(shop, spike=4, spike_minutes=4, after=0)
+    if with_page:
+        page = page_for(shop, pages, "atlassian_incident.json", anchor=spike, at=end)
+        assert page.level not in ("operational", "unknown")
+    detection_tick(service_id=shop.pk, now=end + MINUTE)
+    assert Outage.objects.filter(service=shop).exists() is with_page
+
+
+def test_a_stale_official_page_confirms_nothing(pages):
+    shop = make_service()
+    spike, end = scenario(shop, spike=4, spike_minutes=4, after=0)
+    page_for(shop, pages, "atlassian_incident.json", anchor=spike, at=end)
+    StatusPage.objects.filter(service=shop).update(stale=True)
+    detection_tick(service_id=shop.pk, now=end + MINUTE)
+    assert not Outage.objects.exists()
