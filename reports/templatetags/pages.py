@@ -15,6 +15,7 @@ from typing import Any
 from django import template
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
 
 from reports.models import EventKind, Level, OutageEvent, UpdateState
 from reports.web.charts import one_decimal
@@ -38,6 +39,41 @@ def utc_time(value: dt.datetime | None, style: str = "datetime") -> str:
         utc.isoformat().replace("+00:00", "Z"),
         utc.strftime(TIME_FORMATS.get(style, TIME_FORMATS["datetime"])),
     )
+
+
+@register.filter
+def utc_datetime(value: dt.datetime | None) -> str:
+    """utc_time as a filter, for a time inside {% blocktranslate %}."""
+    return utc_time(value)
+
+
+@register.filter
+def utc_clock(value: dt.datetime | None) -> str:
+    """utc_time's "time" style ("15:05 UTC") as a filter."""
+    return utc_time(value, "time")
+
+
+@register.filter
+def live_number(value: object, name: str) -> str:
+    """A number the live script updates in place: <span data-n-NAME>value</span>."""
+    return format_html('<span data-n-{}="">{}</span>', name, value)
+
+
+@register.filter
+def join_and(items: list[str]) -> str:
+    """'payment', 'payment and server', 'login, payment and server'."""
+    items = [str(i) for i in items]
+    if len(items) < 2:
+        return "".join(items)
+    return _("%(list)s and %(last)s") % {"list": ", ".join(items[:-1]), "last": items[-1]}
+
+
+@register.filter
+def iso_utc(value: dt.datetime | None) -> str:
+    """ISO 8601 in UTC with a Z ("2026-11-20T15:00:00Z"), as the API writes times; "" for None."""
+    if value is None:
+        return ""
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
 
 
 @register.filter

@@ -20,9 +20,11 @@ HOUR = dt.timedelta(hours=1)
 DAY = dt.timedelta(days=1)
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
-WIDTH, HEIGHT = 720, 220
-# Room for the y labels on the left and the x labels below.
-LEFT, RIGHT, TOP, BOTTOM = 40.0, 16.0, 8.0, 24.0
+WIDTH, HEIGHT = 600, 260
+# The y labels sit inside the plot, above their grid lines (nothing to clip on the left), so the
+# margins only make room for the labels' height: the top one above the plot, the x labels below.
+# A phone shrinks the chart to half its size, so CSS draws the labels larger there (site.css).
+LEFT, RIGHT, TOP, BOTTOM = 4.0, 4.0, 30.0, 34.0
 BAR_FILL = 0.8  # share of a bucket's width its bar covers; the rest is the gap between bars
 MAX_Y_TICKS = 4
 MAX_X_TICKS = 8
@@ -83,6 +85,7 @@ class Bar:
 class Tick:
     at: float  # x or y coordinate
     label: str
+    time: dt.datetime | None = None  # an x tick's time (UTC), for relabelling in the visitor's time zone
 
 
 @dataclass(frozen=True)
@@ -102,6 +105,9 @@ class Chart:
     highlight: tuple[float, float] | None  # (x, width) of the outage, on a chart around one
     unit: str  # "15 minutes", "minute"...
     summary: str  # one or two sentences for screen readers (the SVG's <title>)
+    since: dt.datetime = EPOCH  # start of the first bucket
+    until: dt.datetime = EPOCH  # end of the last bucket
+    size: dt.timedelta = MINUTE  # bucket size
 
     @property
     def plot_height(self) -> float:
@@ -109,7 +115,7 @@ class Chart:
 
     @property
     def x_label_y(self) -> float:
-        return self.bottom + 16
+        return self.bottom  # the labels hang below it by their own height (dy in ems)
 
 
 def report_chart(
@@ -156,11 +162,14 @@ def report_chart(
         expected_path=" ".join(_step_line(run, edges) for run in _runs(expected)),
         band_path=" ".join(_step_area(run, edges) for run in _runs(band)),
         y_ticks=[Tick(y(v), str(v)) for v in range(0, y_max + 1, y_step)],
-        x_ticks=[Tick(x(at), label) for at, label in time_ticks(since, until, MAX_X_TICKS)],
+        x_ticks=[Tick(x(at), label, at) for at, label in time_ticks(since, until, MAX_X_TICKS)],
         y_max=y_max,
         highlight=shade,
         unit=unit_label(size),
         summary=chart_summary(buckets, size),
+        since=since,
+        until=until,
+        size=size,
     )
 
 

@@ -16,7 +16,7 @@ from reports.tests.web.test_pages import MINUTE, T0, get, outage, section, spike
 pytestmark = pytest.mark.django_db
 
 # The service (1), the outage and its events (2), issue type labels (1) and the series (4).
-OUTAGE_PAGE_QUERIES = 8
+OUTAGE_PAGE_QUERIES = 10  # with the report form (issue types) and comments
 
 
 @pytest.fixture
