@@ -25,6 +25,7 @@ WIDTH, HEIGHT = 600, 260
 # margins only make room for the labels' height: the top one above the plot, the x labels below.
 # A phone shrinks the chart to half its size, so CSS draws the labels larger there (site.css).
 LEFT, RIGHT, TOP, BOTTOM = 4.0, 4.0, 30.0, 34.0
+EDGE_ROOM = 30.0  # half a time label's width at the largest (phone) font size, in viewBox units
 BAR_FILL = 0.8  # share of a bucket's width its bar covers; the rest is the gap between bars
 MAX_Y_TICKS = 4
 MAX_X_TICKS = 8
@@ -86,6 +87,7 @@ class Tick:
     at: float  # x or y coordinate
     label: str
     time: dt.datetime | None = None  # an x tick's time (UTC), for relabelling in the visitor's time zone
+    anchor: str = "middle"  # an x label's text-anchor: "start"/"end" at the chart's edges, so none is cut off
 
 
 @dataclass(frozen=True)
@@ -162,7 +164,7 @@ def report_chart(
         expected_path=" ".join(_step_line(run, edges) for run in _runs(expected)),
         band_path=" ".join(_step_area(run, edges) for run in _runs(band)),
         y_ticks=[Tick(y(v), str(v)) for v in range(0, y_max + 1, y_step)],
-        x_ticks=[Tick(x(at), label, at) for at, label in time_ticks(since, until, MAX_X_TICKS)],
+        x_ticks=[Tick(x(at), label, at, _anchor(x(at), right)) for at, label in time_ticks(since, until, MAX_X_TICKS)],
         y_max=y_max,
         highlight=shade,
         unit=unit_label(size),
@@ -171,6 +173,11 @@ def report_chart(
         until=until,
         size=size,
     )
+
+
+def _anchor(x: float, right: float) -> str:
+    """Where an x label hangs from its tick: centred, or inwards within EDGE_ROOM of either edge."""
+    return "start" if x - LEFT < EDGE_ROOM else "end" if right - x < EDGE_ROOM else "middle"
 
 
 def _bar(b: Bucket, size: dt.timedelta, left: float, slot: float, top: float, bottom: float) -> Bar:

@@ -90,7 +90,7 @@ def _render_service(request: HttpRequest, service: Service, *, form: ReportForm,
         "verdict": service_verdict(
             level=current.status,
             since=current.status_since,
-            problems=[(row.label, row.count) for row in problems],
+            problems=[(row.label.lower(), row.count) for row in problems],
             probe_states=[p.state for p in probes],
             outage_confidence=open_outage.confidence if open_outage else None,
         ),

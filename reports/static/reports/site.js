@@ -173,7 +173,8 @@
     for (var s = 0; s < X_STEPS.length; s++) if (span / X_STEPS[s] <= 8) { step = X_STEPS[s]; break; }
     for (var t = Math.ceil(since / step) * step; t <= until; t += step) {
       axis.appendChild(el("line", { "class": "tick", x1: x(t), x2: x(t), y1: top, y2: bottom }));
-      axis.appendChild(el("text", { x: x(t), y: bottom, dy: "1.1em", "text-anchor": "middle",
+      var anchor = x(t) - left < 30 ? "start" : right - x(t) < 30 ? "end" : "middle"; // as charts.py's _anchor
+      axis.appendChild(el("text", { x: x(t), y: bottom, dy: "1.1em", "text-anchor": anchor,
         "data-at": new Date(t).toISOString() }, tickLabel(new Date(t), step)));
     }
     var highlight = svg.querySelector("rect.highlight");
@@ -296,8 +297,12 @@
       .then(function (detail) { if (detail) updateService(root, detail); }));
     var series = root.getAttribute("data-api-series");
     if (series && figure) jobs.push(getFresh(seriesUrl(series, figure)).then(function (s) { if (s) drawChart(figure, s); }));
-    return Promise.all(jobs).then(function () { stamp(root); });
+    var done = Promise.all(jobs).then(function () { stamp(root); });
+    inflight = Promise.all([inflight, done]);
+    return done;
   }
+
+  var inflight = Promise.resolve();
 
   function startLive() {
     var roots = document.querySelectorAll("[data-api-series]");
@@ -348,8 +353,6 @@
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start); else start();
 
-  // For the page tests: redraw now instead of waiting a minute.
-  window.OutageHub = { refresh: function () {
-    return Promise.all(Array.prototype.map.call(document.querySelectorAll("[data-api-series]"), refresh));
-  } };
+  // For the page tests: a promise settled once every refresh started so far has finished.
+  window.OutageHub = { settled: function () { return inflight; } };
 })();

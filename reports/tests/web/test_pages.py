@@ -203,7 +203,7 @@ def test_history_draws_90_days_each_outage_day_linking_to_it_and_lists_the_newes
     assert by_day["2026-11-18"] == recent.pk and by_day["2026-08-23"] == older.pk
     assert by_day["2026-10-06"] == ongoing.pk and by_day["2026-11-20"] == ongoing.pk
     assert "2026-08-21" not in by_day  # 91 days ago: outside the strip
-    assert days[-3] == "outage" and days[0] == "ok"
+    assert days[-3] == "outage" and days[0] == "outage" and days[1] == "ok"
     # In words, newest first, without a table to scroll.
     rows = re.findall(r'<li class="outage-row outage-\w+">(.*?)</li>', history, re.S)
     links = [re.search(r'href="(/s/tiktok-shop/outages/\d+/)"', row).group(1) for row in rows]
