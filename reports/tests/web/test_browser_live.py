@@ -44,12 +44,16 @@ def js_page(browser: Browser, at: dt.datetime = NOW, **options) -> Iterator[Page
 
 def plotted(page: Page, chart: str = "day-chart") -> list[dict]:
     """The chart's bars as drawn: each one's bucket start, count, expected and band (data-*), and its height."""
-    return page.get_by_test_id(chart).locator("rect.bar").evaluate_all(
-        """bars => bars.map(b => ({
+    return (
+        page.get_by_test_id(chart)
+        .locator("rect.bar")
+        .evaluate_all(
+            """bars => bars.map(b => ({
             start: b.dataset.start, count: +b.dataset.count,
             expected: b.dataset.expected === undefined ? null : +b.dataset.expected,
             band: b.dataset.band ? b.dataset.band.split(" ").map(Number) : null,
             height: +b.getAttribute("height")}))"""
+        )
     )
 
 
@@ -192,7 +196,8 @@ def test_outage_page_tells_its_timeline_in_order_and_numbers_it_on_the_chart(bro
         first_bar = page.get_by_test_id("outage-chart").locator(f'rect.bar[data-start="{times[0]}"]')
         bar_x = float(first_bar.get_attribute("x"))
         assert bar_x - 1 <= xs[0] <= bar_x + float(first_bar.get_attribute("width"))
-        assert_chart_matches(page, api_series(page, f"{live_server.url}/api/v1/services/{service.slug}", "outage-chart"), "outage-chart")
+        api = f"{live_server.url}/api/v1/services/{service.slug}"
+        assert_chart_matches(page, api_series(page, api, "outage-chart"), "outage-chart")
 
         breakdown = page.get_by_test_id("issue-breakdown").get_by_role("rowheader")
         expect(breakdown).to_have_text([re.compile("^Payment"), re.compile("^Server")])
