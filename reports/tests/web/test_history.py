@@ -12,7 +12,7 @@ NOW = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
 
 
 @dataclass
-class O:
+class Out:
     pk: int
     level: str
     started_at: dt.datetime
@@ -31,9 +31,9 @@ def at(day: int, hour: int, minute: int = 0) -> dt.datetime:
 
 def test_each_day_is_a_bar_linking_to_its_worst_outage() -> None:
     outages = [
-        O(1, "possible", at(18, 10), at(18, 11)),
-        O(2, "outage", at(18, 20), at(18, 20, 30)),  # shorter, but worse: the 18th links here
-        O(3, "outage", at(19, 23, 30), at(20, 0, 30)),  # crosses midnight: both days
+        Out(1, "possible", at(18, 10), at(18, 11)),
+        Out(2, "outage", at(18, 20), at(18, 20, 30)),  # shorter, but worse: the 18th links here
+        Out(3, "outage", at(19, 23, 30), at(20, 0, 30)),  # crosses midnight: both days
     ]
     days = history_days(outages, today=TODAY, days=5, now=NOW)
     assert [d.day.day for d in days] == [16, 17, 18, 19, 20]
@@ -49,12 +49,12 @@ def test_each_day_is_a_bar_linking_to_its_worst_outage() -> None:
 
 
 def test_an_open_outage_runs_until_now_and_older_starts_are_clipped_to_the_strip() -> None:
-    days = history_days([O(7, "outage", at(1, 0), None)], today=TODAY, days=3, now=NOW)
+    days = history_days([Out(7, "outage", at(1, 0), None)], today=TODAY, days=3, now=NOW)
     assert [(d.outage_id, d.minutes) for d in days] == [(7, 1440), (7, 1440), (7, 720)]
 
 
 def test_overlapping_outages_count_their_minutes_once() -> None:
-    outages = [O(1, "outage", at(20, 1), at(20, 3)), O(2, "possible", at(20, 2), at(20, 4))]
+    outages = [Out(1, "outage", at(20, 1), at(20, 3)), Out(2, "possible", at(20, 2), at(20, 4))]
     assert history_days(outages, today=TODAY, days=1, now=NOW)[0].minutes == 180
 
 
