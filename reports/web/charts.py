@@ -1,6 +1,6 @@
 """Geometry of the public pages' charts: plain values in, SVG coordinates and labels out.
 
-Pure (no ORM, no HTML): the templates draw what these functions compute, so
+Pure (no ORM, no HTML; only gettext for its words): the templates draw what these functions compute, so
 the maths of a chart is unit-tested without a page. All times are UTC.
 Coordinates are in the SVG's own user units (its viewBox), rounded to a
 tenth so the markup stays small.
@@ -14,6 +14,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Protocol, TypeVar
+
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 MINUTE = dt.timedelta(minutes=1)
 HOUR = dt.timedelta(hours=1)
@@ -240,11 +243,16 @@ def time_ticks(since: dt.datetime, until: dt.datetime, max_ticks: int) -> list[t
 
 def unit_label(size: dt.timedelta) -> str:
     """'minute', '15 minutes', 'hour', '2 hours', 'day': how a bucket size reads after "per"."""
-    for unit, name in ((DAY, "day"), (HOUR, "hour"), (MINUTE, "minute")):
+    units = (
+        (DAY, _("day"), ("%(n)s day", "%(n)s days")),
+        (HOUR, _("hour"), ("%(n)s hour", "%(n)s hours")),
+        (MINUTE, _("minute"), ("%(n)s minute", "%(n)s minutes")),
+    )
+    for unit, one, (singular, plural) in units:
         if size % unit == dt.timedelta(0):
             n = size // unit
-            return name if n == 1 else f"{n} {name}s"
-    return f"{int(size.total_seconds())} seconds"
+            return one if n == 1 else ngettext(singular, plural, n) % {"n": n}
+    return _("%(n)s seconds") % {"n": int(size.total_seconds())}
 
 
 def bucket_label(b: Bucket, size: dt.timedelta) -> str:
@@ -254,28 +262,47 @@ def bucket_label(b: Bucket, size: dt.timedelta) -> str:
     """
     end = b.start + size
     when = f"{b.start:%Y-%m-%d %H:%M} to {end:%H:%M}" if size < DAY else f"{b.start:%Y-%m-%d}"
-    text = f"{when} UTC: {b.count} report{'' if b.count == 1 else 's'}"
+    text = ngettext("%(when)s UTC: %(count)s report", "%(when)s UTC: %(count)s reports", b.count) % {
+        "when": when,
+        "count": b.count,
+    }
     if b.expected is not None:
-        text += f", {one_decimal(b.expected)} expected"
+        text += _(", %(expected)s expected") % {"expected": one_decimal(b.expected)}
     if b.band is not None:
-        text += f" (usually {b.band[0]} to {b.band[1]})"
+        text += _(" (usually %(low)s to %(high)s)") % {"low": b.band[0], "high": b.band[1]}
     return text
 
 
 def chart_summary(buckets: Sequence[Bucket], size: dt.timedelta) -> str:
     """The chart in a sentence or two: the window, the total and the busiest bucket against its expectation."""
     if not buckets:
-        return "No data."
+        return _("No data.")
     since, until = buckets[0].start, buckets[-1].start + size
-    window = f"from {since:%Y-%m-%d %H:%M} to {until:%Y-%m-%d %H:%M} UTC"
-    total = sum(b.count for b in buckets)
-    if total == 0:
-        return f"Reports per {unit_label(size)} {window}: none."
+    values: dict[str, object] = {
+        "unit": unit_label(size),
+        "since": f"{since:%Y-%m-%d %H:%M}",
+        "until": f"{until:%Y-%m-%d %H:%M}",
+        "total": sum(b.count for b in buckets),
+    }
+    if values["total"] == 0:
+        return _("Reports per %(unit)s from %(since)s to %(until)s UTC: none.") % values
     peak = max(buckets, key=lambda b: b.count)  # the first of equal peaks
-    expected = f", against {one_decimal(peak.expected)} expected" if peak.expected is not None else ""
+    values.update(peak=peak.count, at=f"{peak.start:%Y-%m-%d %H:%M}")
+    if peak.expected is None:
+        return (
+            _(
+                "Reports per %(unit)s from %(since)s to %(until)s UTC: %(total)s in all. "
+                "The most, %(peak)s, from %(at)s UTC."
+            )
+            % values
+        )
+    values["expected"] = one_decimal(peak.expected)
     return (
-        f"Reports per {unit_label(size)} {window}: {total} in all. "
-        f"The most, {peak.count}, from {peak.start:%Y-%m-%d %H:%M} UTC{expected}."
+        _(
+            "Reports per %(unit)s from %(since)s to %(until)s UTC: %(total)s in all. "
+            "The most, %(peak)s, from %(at)s UTC, against %(expected)s expected."
+        )
+        % values
     )
 
 
@@ -402,7 +429,7 @@ def share_rows(counts: Mapping[str, int], labels: Mapping[str, str], *, limit: i
     if limit is None or len(rows) <= limit:
         return rows
     rest = sum(r.count for r in rows[limit - 1 :])
-    other = ShareRow("", "Other", rest, round(100 * rest / total, 1) if total else 0.0)
+    other = ShareRow("", _("Other"), rest, round(100 * rest / total, 1) if total else 0.0)
     return [*rows[: limit - 1], other]
 
 
