@@ -23,17 +23,22 @@ from reports.intake.geo import country_name
 from reports.intake.identity import client_ip
 from reports.intake.services import DATABASE_DOWN, IntakeUnavailable, ReportDraft, report_submit
 from reports.intake.throttles import ReportRateThrottle
-from reports.models import COMMENT_MAX_LENGTH, Channel, NotCountedReason, OutageStatus
-from reports.selectors.outages import service_outage_get, service_outages
-from reports.selectors.series import report_breakdown, report_series, service_issue_types
+from reports.models import COMMENT_MAX_LENGTH, Channel, Level, NotCountedReason, OutageStatus
+from reports.selectors.outages import outages_recent, service_outage_get, service_outages
+from reports.selectors.series import hourly_counts, report_breakdown, report_series, service_issue_types
 from reports.selectors.status import report_counts, service_board, service_comments, service_problems, service_status
 from reports.web.charts import chart_window, problem_rows, report_chart, share_rows
 from reports.web.history import chart_markers, history_days
 from reports.web.probes import service_probe_rows
+from reports.web.sparkline import sparkline
 from reports.web.verdict import service_verdict
 
 CHART_SPAN = dt.timedelta(hours=24)
 CHART_BUCKET = dt.timedelta(minutes=15)  # the detector's time-of-day slot, so the baseline reads naturally
+SPARK_BUCKET = dt.timedelta(hours=1)
+PROBLEMS_SHOWN = 12  # services with problems given a sparkline on the home page (each costs a series read)
+RECENT_OUTAGES_SPAN = dt.timedelta(days=7)
+RECENT_OUTAGES_SHOWN = 6
 HISTORY_DAYS = 90  # the outage history's bars, one per UTC day
 HISTORY_READ = 500  # outages read for them: a service flapping all quarter still draws in one query
 HISTORY_LISTED = 10  # the newest of them also listed in words
@@ -60,8 +65,22 @@ def _service_or_404(slug: str, *, with_issue_types: bool = True) -> Service:
 
 @require_safe
 def home(request: HttpRequest) -> HttpResponse:
+    """Problems right now (each with a 24-hour sparkline), every service, and the latest outages."""
     q = request.GET.get("q", "").replace("\x00", "")[:100]
-    return render(request, "reports/home.html", {"services": service_board(q=q), "q": q})
+    services = list(service_board(q=q))
+    now = timezone.now()
+    until = bucket_floor(now, SPARK_BUCKET) + SPARK_BUCKET
+    # The board lists problems first, so these are all of them (up to PROBLEMS_SHOWN).
+    problem_services = [s for s in services[:PROBLEMS_SHOWN] if s.current_status != Level.OK]  # type: ignore[attr-defined]
+    counts = hourly_counts(service_ids=[s.pk for s in problem_services], since=until - CHART_SPAN, until=until)
+    troubled = [(s, sparkline(counts[s.pk])) for s in problem_services]
+    context = {
+        "services": services,
+        "troubled": troubled,
+        "recent": [] if q else list(outages_recent(since=now - RECENT_OUTAGES_SPAN)[:RECENT_OUTAGES_SHOWN]),
+        "q": q,
+    }
+    return render(request, "reports/home.html", context)
 
 
 @require_safe

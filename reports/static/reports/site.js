@@ -345,8 +345,29 @@
     });
   }
 
+  // --- instant search on the home page: filter the list as one types (the form still searches the server) ---
+
+  function startFilter() {
+    var list = document.querySelector("[data-service-list]"), input = document.getElementById("q");
+    var note = document.querySelector("[data-filter-result]");
+    if (!list || !input || !note) return;
+    var items = list.querySelectorAll("li[data-name]");
+    input.addEventListener("input", function () {
+      var query = input.value.trim().toLowerCase(), shown = 0;
+      Array.prototype.forEach.call(items, function (item) {
+        var match = !query || item.getAttribute("data-name").indexOf(query) >= 0;
+        item.hidden = !match;
+        if (match) shown++;
+      });
+      note.hidden = !query;
+      note.textContent = query ? note.getAttribute("data-text").replace("%(shown)s", shown)
+        .replace("%(total)s", items.length).replace("%(query)s", input.value.trim()) : "";
+    });
+  }
+
   function start() {
     localizeTimes(document);
+    startFilter();
     startReports();
     startLive();
   }

@@ -15,6 +15,7 @@ import pytest
 import time_machine
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from catalog.tests.factories import make_service
 from reports.detection.tick import detection_tick
 from reports.models import Channel, Outage, OutageEvent, Report
 from reports.tests.web.scenario import NOW, ongoing_outage
@@ -226,3 +227,24 @@ def test_times_read_in_the_visitors_time_zone_with_javascript_and_utc_without(br
         page.goto(url)  # JavaScript off
         expect(page.get_by_test_id("status")).to_contain_text("since 15:00 UTC")
         expect(page.get_by_test_id("day-chart").locator("[data-tz-note]")).to_have_text("Times in UTC.")
+
+
+def test_home_search_filters_the_list_as_one_types_and_shows_problems_with_sparklines(browser, live_server) -> None:
+    _, now = ongoing_outage(probe=False)
+    for slug, name in (("amazon", "Amazon"), ("zalando", "Zalando")):
+        make_service(slug, name)
+    with time_machine.travel(now, tick=False), js_page(browser) as page:
+        page.goto(f"{live_server.url}/")
+        problems = page.get_by_test_id("problems-now")
+        expect(problems.get_by_role("link", name="TikTok Shop")).to_be_visible()
+        expect(problems.get_by_role("img", name=re.compile(r"^\d+ reports in the last 24 hours"))).to_be_visible()
+        listed = page.get_by_test_id("all-services").locator("li:visible .service-name")
+        expect(listed).to_have_text(["TikTok Shop", "Amazon", "Zalando"])
+
+        page.get_by_role("searchbox", name="Search services").press_sequentially("zal")
+
+        expect(listed).to_have_text(["Zalando"])
+        expect(page.locator("[data-filter-result]")).to_have_text("1 of 3 services match “zal”.")
+        assert page.url == f"{live_server.url}/"  # filtered in place; Enter still searches the server
+        page.get_by_role("searchbox", name="Search services").press("Enter")
+        expect(page).to_have_url(f"{live_server.url}/?q=zal")

@@ -274,10 +274,15 @@ def test_home_shows_each_status_with_outages_first_and_links_the_open_outage(vis
     open_outage = outage(down, T0 - 11 * MINUTE, None)
     outage(possible, T0 - dt.timedelta(days=1), 30)  # resolved: no link
 
-    html = get(visitor, "/", T0)
+    page = get(visitor, "/", T0)
+    html = section(page, "all-services")
 
     names = re.findall(r'class="service-name" href="/s/([\w-]+)/"', html)
     assert names == ["zalando", "ebay", "amazon"]
+    # Problems right now: those two, each with its last 24 hours drawn.
+    now = section(page, "problems-now")
+    assert re.findall(r'class="troubled-name" href="/s/([\w-]+)/"', now) == ["zalando", "ebay"]
+    assert now.count("<polyline points=") == 2
     badges = dict(re.findall(r'data-testid="status-([\w-]+)">([^<]+)<', html))
     assert badges == {"zalando": "Outage", "ebay": "Possible problems", "amazon": "No problems"}
     assert f'href="/s/zalando/outages/{open_outage.pk}/"' in html
@@ -292,12 +297,13 @@ def test_home_search_keeps_the_order_and_escapes_the_query(visitor):
     assert get(visitor, "/?q=ama", T0).count('class="service-name"') == 1
 
 
-def test_home_is_one_query_however_many_services(visitor, django_assert_num_queries):
+def test_home_is_three_queries_however_many_services(visitor, django_assert_num_queries):
     for i in range(12):
         service = make_service(f"service-{i}", f"Service {i}")
         if i % 3 == 0:
             set_status(service, Level.OUTAGE, T0)
             outage(service, T0, None)
-    with django_assert_num_queries(1):
+    # The board, the sparklines of those with problems, and the recent outages.
+    with django_assert_num_queries(3):
         html = get(visitor, "/", T0)
     assert html.count('class="service-name"') == 12
