@@ -42,6 +42,18 @@ def utc_time(value: dt.datetime | None, style: str = "datetime") -> str:
     )
 
 
+# Within this of now, "since 15:05" is unambiguous; before it, the date is needed too.
+SINCE_TIME_ONLY = dt.timedelta(hours=12)
+
+
+@register.simple_tag
+def utc_since(value: dt.datetime | None) -> str:
+    """utc_time for a "since": the time alone within SINCE_TIME_ONLY of now, else with its date."""
+    if value is None:
+        return ""
+    return utc_time(value, "time" if timezone.now() - value < SINCE_TIME_ONLY else "datetime")
+
+
 @register.filter
 def utc_datetime(value: dt.datetime | None) -> str:
     """utc_time as a filter, for a time inside {% blocktranslate %}."""

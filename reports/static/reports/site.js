@@ -251,7 +251,7 @@
         headline.parentNode.insertBefore(since, headline.nextSibling);
       }
       since.textContent = detail.status !== "ok" && detail.status_since
-        ? " " + verdict.getAttribute("data-text-since") + " " + localText(new Date(detail.status_since), true) : "";
+        ? " " + verdict.getAttribute("data-text-since") + " " + localText(new Date(detail.status_since), Date.now() - Date.parse(detail.status_since) < 12 * 36e5) : "";
       var labels = {};
       detail.issue_types.forEach(function (t) { labels[t.key] = t.label.toLowerCase(); });
       var named = detail.problems.filter(function (p) { return p.count > 0; }).slice(0, 2).map(function (p) { return labels[p.key] || p.key; });
@@ -259,6 +259,11 @@
       if (detail.status !== "ok" && named.length) parts.push(verdict.getAttribute("data-text-users").replace("%s", named.join(verdict.getAttribute("data-text-and"))));
       if (detail.status !== "ok" && verdict.getAttribute("data-probes") === "down") parts.push(verdict.getAttribute("data-text-confirm"));
       verdict.querySelector("[data-verdict-detail]").textContent = parts.length ? " — " + parts.join("; ") : "";
+      var probes = verdict.getAttribute("data-probes"), evidence = "reports";
+      if (detail.status === "ok") evidence = probes === "up" ? "both" : probes === "down" ? "probes" : "reports";
+      else if (probes === "down") evidence = named.length ? "both" : "probes";
+      else evidence = verdict.getAttribute("data-outage-evidence") || "reports"; // what the open outage rests on
+      setText(verdict, "[data-testid=evidence]", verdict.querySelector("[data-testid=evidence]").getAttribute("data-text-" + evidence));
       setText(verdict, "[data-n-actual]", detail.actual);
       setText(verdict, "[data-n-expected]", detail.expected.toFixed(1));
     }

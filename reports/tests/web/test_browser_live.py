@@ -100,6 +100,14 @@ def test_chart_plots_the_apis_series_and_redraws_it_live_with_etag_revalidation(
         assert count != 283
         expect(page.get_by_test_id("count-15m")).to_have_text(str(count))
         expect(page.locator("[data-live-note]")).to_contain_text("Updated")
+        # The verdict is rewritten from the same answers: still an outage, still confirmed by the probe.
+        expect(page.get_by_test_id("status").locator(".verdict-sentence")).to_have_text(
+            re.compile(
+                r"^Problems at TikTok Shop since \d\d:\d\d \S+ — users report payment and server issues; "
+                r"our checks confirm\."
+            )
+        )
+        expect(page.get_by_test_id("evidence")).to_have_text("Based on: user reports and our checks")
         assert_chart_matches(page, api_series(page, api))
 
         # Nothing new since: the next poll sends the ETag back and gets a bodiless 304.
