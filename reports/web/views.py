@@ -162,7 +162,7 @@ def outage_page(request: HttpRequest, slug: str, outage_id: int) -> HttpResponse
         "labels": labels,
         "comments": comments[:COMMENTS_SHOWN],
         "form": ReportForm(),
-        "live": outage.status == OutageStatus.OPEN,  # its chart keeps growing to now
+        "live_window": "grow" if outage.status == OutageStatus.OPEN else "",  # its chart keeps growing to now
     }
     return render(request, "reports/outage.html", context)
 

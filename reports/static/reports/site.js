@@ -192,6 +192,9 @@
     }
     figure.setAttribute("data-since", series.since);
     figure.setAttribute("data-until", series.until);
+    var title = svg.querySelector(":scope > title"), total = 0, peak = 0;
+    buckets.forEach(function (b) { total += b.count; peak = Math.max(peak, b.count); });
+    if (title) title.textContent = svg.getAttribute("data-summary").replace("%(total)s", total).replace("%(peak)s", peak);
     drawTable(figure, buckets);
   }
 
@@ -225,15 +228,14 @@
     });
   }
 
-  /** The chart's window now: as long as the drawn one, ending with the current bucket (or fixed, for a past one). */
+  /** The chart's window now: 24 hours sliding to the current bucket, or an ongoing outage's growing to it. */
   function seriesUrl(base, figure) {
     var size = +figure.getAttribute("data-bucket-seconds") * 1000;
     var since = Date.parse(figure.getAttribute("data-since")), until = Date.parse(figure.getAttribute("data-until"));
-    var end = Math.floor(Date.now() / size) * size + size;
-    var sliding = figure.hasAttribute("data-sliding");
-    var from = sliding ? since + (end - until) : since;
+    var end = Math.max(Math.floor(Date.now() / size) * size + size, until);
+    var from = figure.getAttribute("data-live-window") === "slide" ? since + (end - until) : since;
     var bucket = { 60: "1m", 900: "15m", 3600: "1h", 86400: "1d" }[size / 1000];
-    return base + "?bucket=" + bucket + "&since=" + new Date(from).toISOString() + "&until=" + new Date(Math.max(end, until)).toISOString();
+    return base + "?bucket=" + bucket + "&since=" + new Date(from).toISOString() + "&until=" + new Date(end).toISOString();
   }
 
   // --- the verdict and numbers ------------------------------------------------------------
@@ -301,13 +303,16 @@
     if (service) jobs.push(Promise.all(jobs.slice()).then(function () { return getFresh(service); })
       .then(function (detail) { if (detail) updateService(root, detail); }));
     var series = root.getAttribute("data-api-series");
-    if (series && figure) jobs.push(getFresh(seriesUrl(series, figure)).then(function (s) { if (s) drawChart(figure, s); }));
+    if (series && figure && figure.hasAttribute("data-live-window")) {
+      var asked = ++drawn; // a slow answer to an older poll must not draw over a newer one
+      jobs.push(getFresh(seriesUrl(series, figure)).then(function (s) { if (s && asked === drawn) drawChart(figure, s); }));
+    }
     var done = Promise.all(jobs).then(function () { stamp(root); });
     inflight = Promise.all([inflight, done]);
     return done;
   }
 
-  var inflight = Promise.resolve();
+  var inflight = Promise.resolve(), drawn = 0;
 
   function startLive() {
     var roots = document.querySelectorAll("[data-api-series]");

@@ -256,3 +256,32 @@ def test_home_search_filters_the_list_as_one_types_and_shows_problems_with_spark
         assert page.url == f"{live_server.url}/"  # filtered in place; Enter still searches the server
         page.get_by_role("searchbox", name="Search services").press("Enter")
         expect(page).to_have_url(f"{live_server.url}/?q=zal")
+
+
+def test_an_ongoing_outages_chart_grows_to_now_without_a_reload(browser, live_server) -> None:
+    service, now = ongoing_outage(probe=False)
+    outage = Outage.objects.get(service=service)
+    api = f"{live_server.url}/api/v1/services/{service.slug}"
+    with time_machine.travel(now, tick=False) as traveller, js_page(browser) as page:
+        page.goto(f"{live_server.url}/s/{service.slug}/outages/{outage.pk}/")
+        figure = page.get_by_test_id("outage-chart").locator("figure")
+        since, until = figure.get_attribute("data-since"), figure.get_attribute("data-until")
+        before = len(plotted(page, "outage-chart"))
+
+        add_reports(service, now, [25, 25, 25], "server")
+        traveller.move_to(now + 3 * MINUTE)
+        detection_tick(service_id=service.pk, now=now + 3 * MINUTE)
+        for _ in range(3):  # three minutes, three polls
+            page.clock.run_for(60_000)
+            page.evaluate("() => window.OutageHub.settled()")
+
+        # The same start, three more minutes, every bar as the API has it; the outage still shaded from its start.
+        expect(figure).not_to_have_attribute("data-until", until)
+        assert figure.get_attribute("data-since") == since
+        assert len(plotted(page, "outage-chart")) == before + 3
+        assert_chart_matches(page, api_series(page, api, "outage-chart"), "outage-chart")
+        title = page.get_by_test_id("outage-chart").locator("svg > title").text_content()
+        assert title.startswith("Reports per minute, as the table below lists them:")
+        assert page.locator("rect.highlight").get_attribute("x") == page.locator("g.marker line").first.get_attribute(
+            "x1"
+        )
