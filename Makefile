@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 APP_STAMP := $(VENV)/.installed-app-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
 DEV_STAMP := $(VENV)/.installed-dev-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint typecheck bench bench-detect venv venv-dev chromium clean
+.PHONY: run test lint typecheck bench bench-detect venv venv-dev chromium clean screenshots
 
 $(APP_STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,10 @@ chromium:
 	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -q chromium >/dev/null || \
 	  { $(if $(filter 0,$(shell id -u)),,sudo) apt-get update -q >/dev/null && \
 	    $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -q chromium >/dev/null; }; }
+
+## screenshots: home, service and outage pages during a simulated outage, desktop and phone, into docs/screenshots
+screenshots: venv-dev chromium
+	OUTAGEHUB_SCREENSHOTS_DIR=docs/screenshots $(BIN)/pytest -q -p no:cacheprovider reports/tests/web/test_screenshots.py
 
 clean:
 	rm -rf $(VENV) data staticfiles

@@ -118,6 +118,8 @@ MIDDLEWARE = [
     # First: answers /healthz before the Host header is checked (see outagehub/health.py).
     "outagehub.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy (CSP_DIRECTIVES below) on every response, static files and errors included.
+    "outagehub.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # /api/ only: CORS (django-cors-headers, reads only) outside the conditional GET, so that
     # 304s and errors of reads carry it too, and before CommonMiddleware, so its redirects do.
@@ -269,6 +271,23 @@ if envbool("OUTAGEHUB_BEHIND_TLS_PROXY", False):
 # HSTS preloading is a one-way commitment for a whole domain: the operator
 # opts in with OUTAGEHUB_HSTS_PRELOAD, so its absence is not a warning.
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+
+# --- Content Security Policy (outagehub/csp.py) ----------------------------------
+# Everything from this origin, nothing inline: no inline script or style, no style or
+# on* attributes, no other host (no CDN, no font service, no tracker). 'none' where
+# the pages need nothing. Other security headers live in the Security block above.
+CSP_DIRECTIVES = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    # data: images never leave the page (Swagger UI's stylesheet draws its icons with them).
+    "img-src": "'self' data:",
+    "font-src": "'self'",
+    "connect-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'none'",
+    "form-action": "'self'",
+}
 
 # --- Logging: never the client address --------------------------------------
 LOGGING = {
