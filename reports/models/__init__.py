@@ -10,6 +10,7 @@ from reports.models.keys import (
     OutageUpdate,
     api_key_hash,
 )
+from reports.models.limits import RateLimitLog
 from reports.models.outages import (
     Confidence,
     CountryHour,
@@ -55,6 +56,7 @@ __all__ = [
     "OutageEvent",
     "OutageStatus",
     "OutageUpdate",
+    "RateLimitLog",
     "Report",
     "ReportMinute",
     "ReporterCooldown",

@@ -19,7 +19,7 @@ from outagehub.timebuckets import bucket_floor
 from reports.intake.geo import country_name
 from reports.intake.identity import client_ip
 from reports.intake.services import DATABASE_DOWN, IntakeUnavailable, ReportDraft, report_submit
-from reports.intake.throttles import ReportRateThrottle
+from reports.intake.throttles import ReportRateThrottle, release_request
 from reports.models import COMMENT_MAX_LENGTH, Channel, NotCountedReason
 from reports.selectors.outages import service_outage_get, service_outages
 from reports.selectors.series import report_series, service_issue_types
@@ -38,9 +38,16 @@ PROBLEMS_WINDOW_MINUTES = 15
 COUNTRIES_SHOWN = 10
 
 
+# The honeypot: a text field people never see (hidden, out of the tab order and from screen
+# readers) and form-filling bots do. A form that fills it gets the ordinary "thanks" redirect and
+# nothing is stored or counted: the bot learns nothing, the counts stay clean.
+HONEYPOT_FIELD = "website"
+
+
 class ReportForm(forms.Form):
     issue_type = forms.CharField(max_length=32)
     comment = forms.CharField(max_length=COMMENT_MAX_LENGTH, required=False, widget=forms.Textarea)
+    website = forms.CharField(required=False)  # HONEYPOT_FIELD
 
 
 def _service_or_404(slug: str, *, with_issue_types: bool = True) -> Service:
@@ -118,7 +125,21 @@ def report_post(request: HttpRequest, slug: str) -> HttpResponse:
         response = _report_answer(request, slug, form=ReportForm(), status=429, error=message, retry_after=seconds)
         response["Retry-After"] = str(seconds)
         return response
+    try:
+        response = _report_take(request, slug)
+    except Http404:
+        release_request(request)
+        raise
+    if response.status_code >= 400:
+        release_request(request)  # only reports taken count against the limit
+    return response
+
+
+def _report_take(request: HttpRequest, slug: str) -> HttpResponse:
     form = ReportForm(request.POST)
+    if request.POST.get(HONEYPOT_FIELD):
+        messages.success(request, "Thanks: your problem report was received.")
+        return redirect("reports:service", slug=slug)
     if not form.is_valid():
         return _report_answer(request, slug, form=form, status=400)
     try:
@@ -141,12 +162,17 @@ def report_post(request: HttpRequest, slug: str) -> HttpResponse:
         response = render(request, "reports/deferred.html", {"unavailable": True}, status=503)
         response["Retry-After"] = str(IntakeUnavailable.retry_after)
         return response
-    throttle.record(request)  # taken (stored or queued): only reports taken count against the limit
     if isinstance(result, ReportDraft):
         return render(request, "reports/deferred.html", {"slug": slug}, status=202)
     label = result.issue_type.label.lower()
     if result.counted:
         messages.success(request, f"Thanks: your {label} problem with {result.service.name} was counted.")
+    elif result.not_counted_reason == NotCountedReason.NETWORK_CAP:
+        messages.info(
+            request,
+            f"Thanks: we noted your {label} problem. Your network already counts as many people reporting "
+            f"{result.service.name} as it can, so it was not counted again.",
+        )
     elif result.not_counted_reason == NotCountedReason.ADDRESS_CAP:
         messages.info(
             request,
