@@ -1,0 +1,70 @@
+"""The atomic limiter itself: all-or-nothing reservations, release, waits, pruning, and threads on PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+from django.db import connections
+
+from reports.intake.throttles import Limit, Refusal, release, reserve, rate_limits_prune
+from reports.models import RateLimitLog
+
+pytestmark = pytest.mark.django_db
+
+T = 1_800_000_000.0  # a Unix time
+
+
+def test_a_limit_takes_count_hits_per_period_and_refuses_the_next_until_the_oldest_leaves():
+    limit = Limit("k", count=3, period=60)
+    assert [reserve((limit,), T + i)[0] is not None for i in range(4)] == [True, True, True, False]
+    _, refusal = reserve((limit,), T + 10)
+    assert refusal == Refusal(limit, oldest=T)
+    assert refusal.wait(T + 10) == 50
+    assert reserve((limit,), T + 60.5)[0] is not None  # the first hit has left the period
+
+
+def test_a_refusal_by_one_limit_takes_nothing_from_the_others():
+    address, network = Limit("address", 5, 60), Limit("network", 1, 60)
+    assert reserve((address, network), T)[0] is not None
+    assert reserve((address, network), T + 1)[1].limit == network
+    assert RateLimitLog.objects.get(key="address").hits == [T]  # the refused request left no hit
+
+
+def test_release_gives_the_place_back():
+    limit = Limit("k", count=1, period=60)
+    reservation, _ = reserve((limit,), T)
+    assert reserve((limit,), T + 1)[1] is not None
+    release(reservation)
+    assert reserve((limit,), T + 2)[0] is not None
+
+
+def test_prune_deletes_only_logs_whose_hits_all_left_their_period():
+    reserve((Limit("old", 5, 60),), T)
+    reserve((Limit("new", 5, 60),), T + 100)
+    assert rate_limits_prune(now=dt.datetime.fromtimestamp(T + 120, dt.UTC)) == 1
+    assert list(RateLimitLog.objects.values_list("key", flat=True)) == ["new"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_threads_reserving_at_once_on_postgresql_get_exactly_the_limit(postgres):
+    limit = Limit("race", count=10, period=60)
+    start = threading.Barrier(40)
+    granted: list[bool] = []
+
+    def one() -> None:
+        try:
+            start.wait()
+            reservation, _ = reserve((limit,), T)
+            granted.append(reservation is not None)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=one) for _ in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert granted.count(True) == 10 and len(granted) == 40
+    assert len(RateLimitLog.objects.get(key="race").hits) == 10
