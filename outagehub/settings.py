@@ -81,7 +81,9 @@ def envpath(name: str, default: str) -> str:
     """A URL path prefix such as "admin/" or "ops/admin-7f3a/": segments of letters, digits, - and _."""
     value = (os.environ.get(name) or default).strip().strip("/")
     if not re.fullmatch(r"[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*", value):
-        raise ImproperlyConfigured(f"{name} must be a URL path such as admin/ (letters, digits, - and _), got {value!r}")
+        raise ImproperlyConfigured(
+            f"{name} must be a URL path such as admin/ (letters, digits, - and _), got {value!r}"
+        )
     return value + "/"
 
 
@@ -379,7 +381,7 @@ OUTAGEHUB_NETWORK_REPORT_RATE_LIMIT = envrate("OUTAGEHUB_NETWORK_REPORT_RATE_LIM
 # Reporters one network (an IPv4 /24, an IPv6 /48) counts as per service per cooldown; further
 # reporters from it are stored, flagged (Report.network_flagged) and not counted, so many
 # addresses of one network reporting in lockstep cannot open an outage on their own. 0: no cap.
-OUTAGEHUB_REPORTERS_PER_NETWORK = envnatural("OUTAGEHUB_REPORTERS_PER_NETWORK", 10)
+OUTAGEHUB_REPORTERS_PER_NETWORK = envnatural("OUTAGEHUB_REPORTERS_PER_NETWORK", 3)
 # Reporters one client address (an IPv4 address, an IPv6 /64) counts as per service per
 # cooldown, whatever user agents it sends: a household or office behind one address
 # counts several people, one machine faking user agents no more. 0: no cap.

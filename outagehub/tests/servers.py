@@ -38,7 +38,9 @@ class Gunicorn:
         self.tmp, self.port = tmp, free_port()
         self.workers, self.threads = workers, threads
         self.env = {
-            k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"} and not k.startswith("OUTAGEHUB_")
+            k: v
+            for k, v in os.environ.items()
+            if k not in {"DATABASE_URL", "REDIS_URL"} and not k.startswith("OUTAGEHUB_")
         }
         self.env.update(
             DJANGO_SETTINGS_MODULE="outagehub.test",

@@ -87,8 +87,8 @@ def test_many_addresses_of_one_network_are_limited_together_and_flagged(server):
     rows = server.query(
         "SELECT counted, network_flagged, count(*) FROM reports_report WHERE comment = ? GROUP BY 1, 2", "one network"
     )
-    # OUTAGEHUB_REPORTERS_PER_NETWORK (10) count; the other ten are stored, flagged, not counted.
-    assert sorted(rows) == [(0, 1, 10), (1, 0, 10)]
+    # OUTAGEHUB_REPORTERS_PER_NETWORK (3) count; the other 17 are stored, flagged, not counted.
+    assert sorted(rows) == [(0, 1, 17), (1, 0, 3)]
 
 
 def test_a_flooding_address_does_not_lock_out_its_neighbours_elsewhere(server):
