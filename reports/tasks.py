@@ -11,8 +11,8 @@ from django.utils import timezone
 from catalog.models import Service
 from reports.detection.rollups import rollups_prune
 from reports.detection.tick import detection_tick
-from reports.intake.throttles import rate_limits_prune
 from reports.intake.services import DATABASE_DOWN, ReportDraft, cooldowns_prune, report_ingest
+from reports.intake.throttles import rate_limits_prune
 from reports.outages.webhooks import webhook_deliveries_stale, webhook_delivery_attempt
 from reports.simulation.services import simulator_tick
 

@@ -11,7 +11,6 @@ from django.conf import settings
 from rest_framework import exceptions, negotiation, parsers
 from rest_framework.renderers import BaseRenderer
 
-
 # Bidirectional embeddings, overrides and isolates: they reorder how the text around them is
 # displayed ("Trojan Source"), so a comment could read differently from what is stored. The
 # marks U+200E/U+200F that right-to-left text needs stay allowed.
@@ -98,7 +97,7 @@ class JSONParser(parsers.JSONParser):
         raw = stream.read(int(limit) + 1) if stream is not None else b""
         if len(raw) > limit:
             raise RequestTooLarge(int(limit))
-        encoding = parsers.get_encoding(context)  # text encodings only (no bz2_codec bombs)
+        encoding = parsers.get_encoding(context)  # type: ignore[attr-defined]  # text encodings only (no bz2_codec bombs); newer than the stubs
         try:
             text = raw.decode(encoding)
             data = json.loads(text, parse_int=_parse_int, parse_float=_parse_float, parse_constant=_refuse_constant)

@@ -8,7 +8,7 @@ import threading
 import pytest
 from django.db import connections
 
-from reports.intake.throttles import Limit, Refusal, release, reserve, rate_limits_prune
+from reports.intake.throttles import Limit, Refusal, rate_limits_prune, release, reserve
 from reports.models import RateLimitLog
 
 pytestmark = pytest.mark.django_db
