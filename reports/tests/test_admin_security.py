@@ -57,7 +57,8 @@ def run_with_admin_path(path: str, *command: str) -> subprocess.CompletedProcess
 def test_the_admin_answers_on_the_configured_path_only():
     code = (
         "from django.test import Client; from django.urls import reverse; c = Client();"
-        "print(reverse('admin:index'), c.get('/ops/console-7f3a/login/').status_code, c.get('/admin/login/').status_code)"
+        "print(reverse('admin:index'), c.get('/ops/console-7f3a/login/').status_code,"
+        " c.get('/admin/login/').status_code)"
     )
     result = run_with_admin_path("/ops/console-7f3a/", "shell", "-c", code)
     assert result.returncode == 0, result.stderr
