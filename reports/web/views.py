@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from catalog.models import Service
 from catalog.selectors import service_get
+from outagehub.api.parsing import text_problem
 from outagehub.timebuckets import bucket_floor
 from reports.intake.geo import country_name
 from reports.intake.identity import client_ip
@@ -42,12 +43,20 @@ COUNTRIES_SHOWN = 10
 # readers) and form-filling bots do. A form that fills it gets the ordinary "thanks" redirect and
 # nothing is stored or counted: the bot learns nothing, the counts stay clean.
 HONEYPOT_FIELD = "website"
+# A form of 500 characters of comment, each percent-encoded up to 12 bytes, and a CSRF token.
+REPORT_MAX_BODY_BYTES = 8 * 1024
 
 
 class ReportForm(forms.Form):
     issue_type = forms.CharField(max_length=32)
     comment = forms.CharField(max_length=COMMENT_MAX_LENGTH, required=False, widget=forms.Textarea)
     website = forms.CharField(required=False)  # HONEYPOT_FIELD
+
+    def clean_comment(self) -> str:
+        problem = text_problem(self.cleaned_data["comment"])  # NUL is refused by CharField already
+        if problem:
+            raise forms.ValidationError(problem)
+        return self.cleaned_data["comment"]
 
 
 def _service_or_404(slug: str, *, with_issue_types: bool = True) -> Service:
@@ -118,6 +127,9 @@ def outage_page(request: HttpRequest, slug: str, outage_id: int) -> HttpResponse
 @require_POST
 def report_post(request: HttpRequest, slug: str) -> HttpResponse:
     """The report form's target: the report is stored, or queued while the database is down."""
+    if int(request.META.get("CONTENT_LENGTH") or 0) > REPORT_MAX_BODY_BYTES:
+        message = f"The report is larger than {REPORT_MAX_BODY_BYTES} bytes."
+        return HttpResponse(f"<!doctype html><title>{message}</title><h1>{message}</h1>", status=413)
     throttle = ReportRateThrottle()
     if not throttle.allow_request(request, None):
         seconds = throttle.retry_after()
