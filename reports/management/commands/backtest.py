@@ -14,6 +14,8 @@ from reports.detection.detector import DetectedOutage, detect_series
 from reports.selectors.status import service_minute_counts
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+# Reports per row: far above any real series, far below what overflows the detector's arithmetic.
+MAX_VALUE = 1e9
 
 
 def read_series(path: Path) -> tuple[list[dt.datetime], list[float]]:
@@ -32,12 +34,18 @@ def read_series(path: Path) -> tuple[list[dt.datetime], list[float]]:
                     value = float(row["value"]) if row["value"] else 0.0
                 except ValueError as exc:
                     raise CommandError(f"{path}:{line}: {exc}") from None
+                if math.isfinite(value) and value > MAX_VALUE:
+                    raise CommandError(f"{path}:{line}: value {row['value'][:30]} is above {MAX_VALUE:g}")
                 if not math.isfinite(value) or value < 0:
                     value = 0.0
                 times.append(at)
                 values.append(value)
     except OSError as exc:
         raise CommandError(f"{path}: cannot read: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise CommandError(f"{path}: not UTF-8 text (byte {exc.start} of a line)") from None
+    except csv.Error as exc:
+        raise CommandError(f"{path}: not a CSV file: {exc}") from None
     if not times:
         raise CommandError(f"{path}: no rows")
     order = sorted(range(len(times)), key=times.__getitem__)
