@@ -69,6 +69,11 @@ bench: venv-dev
 	$(BIN)/python manage.py bench_intake && \
 	$(BIN)/python manage.py bench_rollups
 	$(BIN)/python manage.py bench_detect
+	DJANGO_SETTINGS_MODULE=outagehub.test $(BIN)/python manage.py bench_flood
+
+## bench-flood: one address flooding reports vs everyone else's latency, on a loopback gunicorn (a minute)
+bench-flood: venv-dev
+	DJANGO_SETTINGS_MODULE=outagehub.test $(BIN)/python manage.py bench_flood
 
 ## bench-detect: the detector over simulated scenarios (a few minutes)
 bench-detect: venv-dev

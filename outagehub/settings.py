@@ -128,6 +128,8 @@ MIDDLEWARE = [
     # First: answers /healthz before the Host header is checked (see outagehub/health.py).
     "outagehub.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # A client refused moments ago for too many reports is refused again here, before anything else runs.
+    "reports.intake.gate.ReportFloodGateMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # /api/ only: CORS (django-cors-headers, reads only) outside the conditional GET, so that
     # 304s and errors of reads carry it too, and before CommonMiddleware, so its redirects do.

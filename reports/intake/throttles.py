@@ -22,6 +22,7 @@ import datetime as dt
 import logging
 import math
 import secrets
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -211,6 +212,43 @@ def _limiter_failed(exc: BaseException) -> None:
         logger.warning("rate limiter unavailable (%s): request let through", type(exc).__name__)
 
 
+class FloodGate:
+    """Per process: limit keys refused moments ago, and until when they stay refused (Unix times).
+
+    A client over its limit usually keeps going. Remembering the refusal until its Retry-After
+    lets this process refuse the next attempts without asking Redis or the database again (and,
+    in ReportFloodGateMiddleware, before any view runs), so a flood costs the server little and
+    its neighbours nothing they would notice. It never refuses longer than the limiter said,
+    so it can only be briefly stricter than the limiter (if a place was given back meanwhile).
+    """
+
+    MAX_KEYS = 10_000  # bounded: a flood from many addresses cannot grow it without end
+
+    def __init__(self) -> None:
+        self._until: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def block(self, key: str, until: float) -> None:
+        with self._lock:
+            if len(self._until) >= self.MAX_KEYS:
+                now = time.time()
+                self._until = {k: t for k, t in self._until.items() if t > now}
+                if len(self._until) >= self.MAX_KEYS:
+                    self._until.clear()
+            self._until[key] = max(until, self._until.get(key, 0.0))
+
+    def wait(self, keys: list[str], now: float) -> float:
+        """Seconds until none of `keys` is refused here any more (0: none is)."""
+        return max((self._until.get(key, 0.0) - now for key in keys), default=0.0)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._until.clear()
+
+
+FLOOD_GATE = FloodGate()
+
+
 def rate_limits_prune(*, now: dt.datetime) -> int:
     """Delete the database logs whose every hit has left its period; returns how many."""
     deleted, _ = RateLimitLog.objects.filter(expires_at__lt=now).delete()
@@ -227,6 +265,7 @@ class ReservingThrottle(BaseThrottle):
 
     def __init__(self) -> None:
         self.refusal: Refusal | None = None
+        self.gate_wait = 0.0
         self.now = 0.0
 
     def limits(self, request: Any) -> tuple[Limit, ...]:
@@ -237,13 +276,21 @@ class ReservingThrottle(BaseThrottle):
 
     def allow_request(self, request: Any, view: Any) -> bool:
         self.now = self.timer()
-        reservation, self.refusal = reserve(self.limits(request), self.now)
+        limits = self.limits(request)
+        self.gate_wait = FLOOD_GATE.wait([limit.key for limit in limits], self.now)
+        if self.gate_wait > 0:
+            return False  # refused moments ago: no need to ask the limiter again
+        reservation, self.refusal = reserve(limits, self.now)
+        if self.refusal is not None:
+            FLOOD_GATE.block(self.refusal.limit.key, self.now + self.refusal.wait(self.now))
         if reservation is not None:
             http_request = getattr(request, "_request", request)
             setattr(http_request, _RESERVATION_ATTR, [*getattr(http_request, _RESERVATION_ATTR, []), reservation])
         return self.refusal is None
 
     def wait(self) -> float | None:
+        if self.gate_wait > 0:
+            return self.gate_wait
         return None if self.refusal is None else self.refusal.wait(self.now)
 
     def retry_after(self) -> int:

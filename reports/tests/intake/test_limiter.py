@@ -68,3 +68,26 @@ def test_threads_reserving_at_once_on_postgresql_get_exactly_the_limit(postgres)
         thread.join()
     assert granted.count(True) == 10 and len(granted) == 40
     assert len(RateLimitLog.objects.get(key="race").hits) == 10
+
+
+def test_a_refused_client_is_refused_by_the_gate_without_asking_the_limiter_until_its_retry_after(
+    settings, django_assert_num_queries, time_machine
+):
+    from django.test import Client
+
+    from catalog.tests.factories import make_service
+
+    time_machine.move_to(dt.datetime.fromtimestamp(T, dt.UTC), tick=False)
+    settings.OUTAGEHUB_REPORT_RATE_LIMIT = "1/min"
+    make_service()
+    client = Client(REMOTE_ADDR="81.2.69.142")
+    url, body = "/api/v1/services/tiktok-shop/reports/", '{"issue_type": "payment"}'
+    assert client.post(url, body, content_type="application/json").status_code == 201
+    assert client.post(url, body, content_type="application/json").status_code == 429  # the limiter says so
+    time_machine.shift(30)
+    with django_assert_num_queries(0):  # the gate says so, from memory
+        refused = client.post(url, body, content_type="application/json")
+    assert refused.status_code == 429 and refused["Retry-After"] == "30"
+    assert refused.json()["code"] == "throttled"
+    time_machine.shift(31)  # past the Retry-After: the limiter decides again
+    assert client.post(url, body, content_type="application/json").status_code == 201
