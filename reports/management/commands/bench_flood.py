@@ -60,10 +60,10 @@ class _Server:
         manage = [sys.executable, "manage.py"]
         (self.folder / "catalog.yaml").write_text(CATALOG)
         for args in (["migrate", "--no-input", "-v", "0"], ["load_catalog", str(self.folder / "catalog.yaml")]):
-            subprocess.run([*manage, *args], cwd=self.root, env=self.env, check=True, capture_output=True)
+            subprocess.run([*manage, *args], cwd=self.root, env=self.env, check=True, capture_output=True)  # noqa: S603
         workers = str(os.cpu_count() or 2)
         command = [sys.executable, "-m", "gunicorn", "outagehub.wsgi", "-b", f"127.0.0.1:{self.port}", "-w", workers]
-        self.process = subprocess.Popen(
+        self.process = subprocess.Popen(  # noqa: S603 - our own command line
             command, cwd=self.root, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
         deadline = time.monotonic() + 60
