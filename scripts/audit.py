@@ -35,11 +35,9 @@ class Verdict:
 def judge(report: dict | None, *, error: str = "", strict: bool = False) -> Verdict:
     """What a pip-audit JSON report (None: pip-audit could not produce one) means for the build."""
     if report is None:
-        lines = [
-            "AUDIT INCOMPLETE: the vulnerability database could not be reached; nothing was checked.",
-            f"  pip-audit said: {error.strip().splitlines()[-1] if error.strip() else 'nothing'}",
-        ]
-        return Verdict(1 if strict else 0, lines)
+        said = error.strip().splitlines()[-1] if error.strip() else "nothing"
+        unreachable = ["AUDIT INCOMPLETE: the vulnerability database could not be reached; nothing was checked."]
+        return Verdict(1 if strict else 0, [*unreachable, f"  pip-audit said: {said}"])
     found, skipped = [], []
     for dependency in report.get("dependencies", []):
         if "skip_reason" in dependency:
