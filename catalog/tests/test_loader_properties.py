@@ -47,7 +47,7 @@ def test_any_services_list_parses_or_names_each_bad_entry(entries):
         assert len(result) == len(entries)
 
 
-slugs = st.from_regex(r"[a-z0-9]([a-z0-9-]{0,20}[a-z0-9])?", fullmatch=True)
+slugs = st.from_regex(r"[a-z0-9]{1,8}(-[a-z0-9]{1,8}){0,3}", fullmatch=True)
 names = st.text(st.characters(codec="utf-8", exclude_categories=["Cs", "Cc"]), min_size=1, max_size=40).filter(
     str.strip
 )

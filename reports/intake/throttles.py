@@ -75,7 +75,8 @@ class Refusal:
 
     def wait(self, now: float) -> float:
         """Seconds until one more hit fits, if no one else hits meanwhile (at most the period)."""
-        return max(0.0, self.oldest + self.limit.period - now)
+        # Clamped: a concurrent request that took its time a moment after `now` may be the oldest.
+        return min(float(self.limit.period), max(0.0, self.oldest + self.limit.period - now))
 
 
 @dataclass(frozen=True)

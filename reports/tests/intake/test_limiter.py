@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 
 import pytest
+from django.core.cache.backends.redis import RedisCache
 from django.db import connections
+
+from conftest import require
 
 from reports.intake.throttles import Limit, Refusal, rate_limits_prune, release, reserve
 from reports.models import RateLimitLog
@@ -14,6 +18,35 @@ from reports.models import RateLimitLog
 pytestmark = pytest.mark.django_db
 
 T = 1_800_000_000.0  # a Unix time
+
+
+@pytest.fixture(params=["database", "redis"], autouse=True)
+def backend(request, settings):
+    """Each test on the embedded default's limiter (the database) and on Redis's (REDIS_URL)."""
+    if request.param == "redis":
+        if "postgresql" in request.node.name or "prune" in request.node.name:
+            pytest.skip("about the database limiter only")
+        require(bool(os.environ.get("REDIS_URL")), "REDIS_URL")
+        settings.CACHES = {
+            "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": os.environ["REDIS_URL"]}
+        }
+    else:
+        settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    from django.core.cache import cache
+
+    cache.clear()  # the limits' keys of an earlier test on the same Redis
+    return request.param
+
+
+def hits(key: str) -> list[float]:
+    """The hits a limit holds, wherever the limiter keeps them."""
+    from django.core.cache import caches
+
+    cache = caches["default"]
+    if isinstance(cache, RedisCache):
+        client = cache._cache.get_client(write=True)
+        return [score for _, score in client.zrange(cache.make_key(f"rl:{key}"), 0, -1, withscores=True)]
+    return RateLimitLog.objects.get(key=key).hits
 
 
 def test_a_limit_takes_count_hits_per_period_and_refuses_the_next_until_the_oldest_leaves():
@@ -29,7 +62,7 @@ def test_a_refusal_by_one_limit_takes_nothing_from_the_others():
     address, network = Limit("address", 5, 60), Limit("network", 1, 60)
     assert reserve((address, network), T)[0] is not None
     assert reserve((address, network), T + 1)[1].limit == network
-    assert RateLimitLog.objects.get(key="address").hits == [T]  # the refused request left no hit
+    assert hits("address") == [T]  # the refused request left no hit
 
 
 def test_release_gives_the_place_back():
@@ -67,7 +100,7 @@ def test_threads_reserving_at_once_on_postgresql_get_exactly_the_limit(postgres)
     for thread in threads:
         thread.join()
     assert granted.count(True) == 10 and len(granted) == 40
-    assert len(RateLimitLog.objects.get(key="race").hits) == 10
+    assert len(hits("race")) == 10
 
 
 def test_a_refused_client_is_refused_by_the_gate_without_asking_the_limiter_until_its_retry_after(
