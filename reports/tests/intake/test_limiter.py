@@ -11,7 +11,6 @@ from django.core.cache.backends.redis import RedisCache
 from django.db import connections
 
 from conftest import require
-
 from reports.intake.throttles import Limit, Refusal, rate_limits_prune, release, reserve
 from reports.models import RateLimitLog
 
