@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 APP_STAMP := $(VENV)/.installed-app-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
 DEV_STAMP := $(VENV)/.installed-dev-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint typecheck bench bench-detect venv venv-dev chromium clean screenshots
+.PHONY: run test lint typecheck audit bench bench-detect bench-flood venv venv-dev chromium clean screenshots
 
 $(APP_STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,7 +32,7 @@ run: venv
 	scripts/run
 
 ## test: lint, type check, migration check and the whole pytest suite
-test: venv-dev chromium lint typecheck
+test: venv-dev chromium lint typecheck audit
 	DJANGO_SETTINGS_MODULE=outagehub.test $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
 
@@ -43,6 +43,11 @@ lint: venv-dev
 # mypy with the Django and DRF plugins; what it checks and how strictly is in pyproject.toml.
 typecheck: venv-dev
 	$(BIN)/mypy
+
+# Known vulnerabilities in pinned packages fail it; an unreachable advisory database is reported, not fatal
+# (OUTAGEHUB_AUDIT_STRICT=1: fatal too). See scripts/audit.py.
+audit: venv-dev
+	$(BIN)/python scripts/audit.py
 
 # Page tests drive Debian's Chromium through Playwright (no browser download).
 chromium:
@@ -71,6 +76,11 @@ bench: venv-dev
 	DJANGO_SETTINGS_MODULE=outagehub.test $(BIN)/python manage.py bench_detect
 	DJANGO_SETTINGS_MODULE=outagehub.test $(BIN)/python manage.py bench_realdata
 	DJANGO_SETTINGS_MODULE=outagehub.test $(BIN)/python manage.py bench_attribution
+	DJANGO_SETTINGS_MODULE=outagehub.test $(BIN)/python manage.py bench_flood
+
+## bench-flood: one address flooding reports vs everyone else's latency, on a loopback gunicorn (a minute)
+bench-flood: venv-dev
+	DJANGO_SETTINGS_MODULE=outagehub.test $(BIN)/python manage.py bench_flood
 
 ## bench-detect: the detector over simulated scenarios (a few minutes)
 bench-detect: venv-dev

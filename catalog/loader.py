@@ -94,7 +94,9 @@ def _path(prefix: str, key: Any) -> str:
         return prefix
     if isinstance(key, int):  # DRF reports list items by index
         return f"{prefix}[{key}]"
-    return f"{prefix}.{key}" if prefix else str(key)
+    # A key with a line break (any YAML key is allowed in) would split its problem over two lines.
+    name = str(key) if str(key).isprintable() else repr(str(key))
+    return f"{prefix}.{name}" if prefix else name
 
 
 def _flatten(errors: Any, prefix: str = "") -> list[str]:

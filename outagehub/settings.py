@@ -77,6 +77,16 @@ def envnetworks(name: str) -> list[str]:
     return values
 
 
+def envpath(name: str, default: str) -> str:
+    """A URL path prefix such as "admin/" or "ops/admin-7f3a/": segments of letters, digits, - and _."""
+    value = (os.environ.get(name) or default).strip().strip("/")
+    if not re.fullmatch(r"[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*", value):
+        raise ImproperlyConfigured(
+            f"{name} must be a URL path such as admin/ (letters, digits, - and _), got {value!r}"
+        )
+    return value + "/"
+
+
 DEBUG = envbool("DEBUG", False)
 
 # The development key is public (it is in this file); production settings
@@ -95,7 +105,8 @@ CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
 DATA_DIR = Path(os.environ.get("OUTAGEHUB_DATA_DIR") or BASE_DIR / "data")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin, with a site that limits failed logins (reports/admin_site.py).
+    "reports.apps.OutageHubAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -118,6 +129,8 @@ MIDDLEWARE = [
     # First: answers /healthz before the Host header is checked (see outagehub/health.py).
     "outagehub.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # A client refused moments ago for too many reports is refused again here, before anything else runs.
+    "reports.intake.gate.ReportFloodGateMiddleware",
     # Content-Security-Policy (CSP_DIRECTIVES below) on every response, static files and errors included.
     "outagehub.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -268,6 +281,14 @@ SECURE_HSTS_PRELOAD = envbool("OUTAGEHUB_HSTS_PRELOAD", False)
 if envbool("OUTAGEHUB_BEHIND_TLS_PROXY", False):
     # Only when a proxy that we control sets this header (see README).
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_REFERRER_POLICY = "same-origin"  # other sites learn nothing of which page linked to them
+# The admin's URL path (OUTAGEHUB_ADMIN_PATH, "admin/" by default): moving it off the well-known
+# path keeps drive-by login attempts away; failed logins are limited per address either way.
+OUTAGEHUB_ADMIN_PATH = envpath("OUTAGEHUB_ADMIN_PATH", "admin/")
+OUTAGEHUB_ADMIN_LOGIN_RATE_LIMIT = envrate("OUTAGEHUB_ADMIN_LOGIN_RATE_LIMIT", "10/hour")
+# Bodies larger than this are refused with 413 before they are parsed (forms and JSON alike);
+# report intake allows less (reports/api/reports.py). Chunked bodies are held to it too (outagehub/bodies.py).
+DATA_UPLOAD_MAX_MEMORY_SIZE = envnatural("OUTAGEHUB_MAX_BODY_BYTES", 64 * 1024)
 # HSTS preloading is a one-way commitment for a whole domain: the operator
 # opts in with OUTAGEHUB_HSTS_PRELOAD, so its absence is not a warning.
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
@@ -380,6 +401,13 @@ OUTAGEHUB_REPORT_RATE_LIMIT = envrate("OUTAGEHUB_REPORT_RATE_LIMIT", "10/min")
 OUTAGEHUB_READ_RATE_LIMIT = envrate("OUTAGEHUB_READ_RATE_LIMIT", "600/min")
 # A reporter is counted once per service within this many seconds.
 OUTAGEHUB_REPORT_COOLDOWN_SECONDS = envnatural("OUTAGEHUB_REPORT_COOLDOWN_SECONDS", 15 * 60)
+# Reports one network (an IPv4 /24, an IPv6 /48) may file, all its addresses together: high, since
+# a carrier-grade NAT puts many people behind few addresses; it stops one network flooding.
+OUTAGEHUB_NETWORK_REPORT_RATE_LIMIT = envrate("OUTAGEHUB_NETWORK_REPORT_RATE_LIMIT", "300/min")
+# Reporters one network (an IPv4 /24, an IPv6 /48) counts as per service per cooldown; further
+# reporters from it are stored, flagged (Report.network_flagged) and not counted, so many
+# addresses of one network reporting in lockstep cannot open an outage on their own. 0: no cap.
+OUTAGEHUB_REPORTERS_PER_NETWORK = envnatural("OUTAGEHUB_REPORTERS_PER_NETWORK", 3)
 # Reporters one client address (an IPv4 address, an IPv6 /64) counts as per service per
 # cooldown, whatever user agents it sends: a household or office behind one address
 # counts several people, one machine faking user agents no more. 0: no cap.

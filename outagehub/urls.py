@@ -28,7 +28,7 @@ class SchemaView(SpectacularAPIView):
 
 
 urlpatterns = [
-    path("admin/", admin.site.urls),
+    path(settings.OUTAGEHUB_ADMIN_PATH, admin.site.urls),  # "admin/" unless OUTAGEHUB_ADMIN_PATH says otherwise
     # Answered by HealthCheckMiddleware before routing; listed for reverse("healthz").
     path("healthz", healthz, name="healthz"),
     path("api/v1/schema/", SchemaView.as_view(), name="schema"),

@@ -12,6 +12,7 @@ from catalog.models import Service
 from reports.detection.rollups import rollups_prune
 from reports.detection.tick import detection_tick
 from reports.intake.services import DATABASE_DOWN, ReportDraft, cooldowns_prune, report_ingest
+from reports.intake.throttles import rate_limits_prune
 from reports.outages.attribution import outages_attribute, upstream_service_ids
 from reports.outages.webhooks import webhook_deliveries_stale, webhook_delivery_attempt
 from reports.simulation.services import simulator_tick
@@ -49,7 +50,8 @@ def reports_prune_rollups() -> int:
 
 @shared_task(ignore_result=True)
 def reports_prune_cooldowns() -> int:
-    return cooldowns_prune()
+    # The embedded default's rate-limit logs too: like cooldowns, they hold keyed hashes of addresses.
+    return cooldowns_prune() + rate_limits_prune(now=timezone.now())
 
 
 @shared_task(ignore_result=True)

@@ -19,6 +19,8 @@ from reports.detection.detector import infer_interval
 
 SPACE_FORMAT = "%Y-%m-%d %H:%M:%S"
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+# Reports per row: far above any real series, far below what overflows the detector's arithmetic.
+MAX_VALUE = 1e9
 
 
 class SeriesError(ValueError):
@@ -61,6 +63,8 @@ def read_series(path: Path) -> Series:
                     value = float(row["value"]) if row["value"] else 0.0
                 except ValueError as exc:
                     raise SeriesError(f"{path}:{line}: {exc}") from None
+                if math.isfinite(value) and value > MAX_VALUE:
+                    raise SeriesError(f"{path}:{line}: value {row['value'][:30]} is above {MAX_VALUE:g}")
                 if not times and "T" in row["timestamp"]:
                     time_format = ISO_FORMAT
                 if not math.isfinite(value) or value < 0:
@@ -69,6 +73,10 @@ def read_series(path: Path) -> Series:
                 values.append(value)
     except OSError as exc:
         raise SeriesError(f"{path}: cannot read: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise SeriesError(f"{path}: not UTF-8 text (byte {exc.start} of a line)") from None
+    except csv.Error as exc:
+        raise SeriesError(f"{path}: not a CSV file: {exc}") from None
     if not times:
         raise SeriesError(f"{path}: no rows")
     order = sorted(range(len(times)), key=times.__getitem__)

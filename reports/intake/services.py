@@ -17,8 +17,9 @@ from kombu.exceptions import KombuError
 from catalog.models import IssueType, Service
 from catalog.selectors import issue_type_keys, service_get
 from reports.intake import geo
-from reports.intake.identity import IPAddress, address_slot_hashes, reporter_hashes
-from reports.models import COMMENT_MAX_LENGTH, Channel, NotCountedReason, Report, ReporterCooldown
+from reports.intake.identity import IPAddress, address_slot_hashes, network_slot_hashes, reporter_hashes
+from reports.intake.moderation import comment_state_for
+from reports.models import COMMENT_MAX_LENGTH, Channel, CommentState, NotCountedReason, Report, ReporterCooldown
 
 logger = logging.getLogger(__name__)
 
@@ -82,8 +83,24 @@ def _cooldown_end(*, service: Service, hashes: list[str], now: dt.datetime) -> d
     return running.aggregate(until=Max("counted_until"))["until"] or now
 
 
+def _claim_any(*, service: Service, keys: list[str], now: dt.datetime, cooldown: dt.timedelta) -> bool:
+    """Claim one of `keys` not cooling down; False when all are. One read first, so a full set costs one query."""
+    taken = set(
+        ReporterCooldown.objects.filter(service=service, reporter__in=keys, counted_until__gt=now).values_list(
+            "reporter", flat=True
+        )
+    )
+    return any(_claim(service=service, key=key, now=now, cooldown=cooldown) for key in keys if key not in taken)
+
+
 def _claim_count(
-    *, service: Service, hashes: list[str], slots: list[str], now: dt.datetime, cooldown: dt.timedelta
+    *,
+    service: Service,
+    hashes: list[str],
+    slots: list[str],
+    now: dt.datetime,
+    cooldown: dt.timedelta,
+    network_slots: list[str] | None = None,
 ) -> Counting:
     """Whether this report counts: its reporter is not cooling down, and its address has a free slot.
 
@@ -104,6 +121,10 @@ def _claim_count(
     if slots and not any(_claim(service=service, key=slot, now=now, cooldown=cooldown) for slot in slots):
         # Its own cooldown, just started, ends first: at the earliest it counts again then.
         return Counting(counted=False, reason=NotCountedReason.ADDRESS_CAP, counts_again_at=now + cooldown)
+    # Then its network's (see OUTAGEHUB_REPORTERS_PER_NETWORK): many addresses of one /24 or /48
+    # count as at most len(network_slots) reporters, so they cannot fake a spike on their own.
+    if network_slots and not _claim_any(service=service, keys=network_slots, now=now, cooldown=cooldown):
+        return Counting(counted=False, reason=NotCountedReason.NETWORK_CAP, counts_again_at=now + cooldown)
     return Counting(counted=True)
 
 
@@ -123,6 +144,9 @@ class ReportDraft:
     created_at: dt.datetime
     reporter_hashes: tuple[str, ...]
     address_slots: tuple[str, ...]
+    # Defaults: a message queued before these existed still reads.
+    network_slots: tuple[str, ...] = ()
+    comment_state: str = CommentState.VISIBLE  # PENDING: held by the link and repetition filter
 
     def to_message(self) -> dict[str, Any]:
         """JSON for a Celery message."""
@@ -133,6 +157,7 @@ class ReportDraft:
         fields = {**message, "created_at": dt.datetime.fromisoformat(message["created_at"])}
         fields["reporter_hashes"] = tuple(fields["reporter_hashes"])
         fields["address_slots"] = tuple(fields["address_slots"])
+        fields["network_slots"] = tuple(fields.get("network_slots", ()))
         return cls(**fields)
 
 
@@ -159,6 +184,7 @@ def report_draft(
     per_address = settings.OUTAGEHUB_REPORTERS_PER_ADDRESS
     # No cap without an address: "unknown" would make every such client share one address.
     slots = address_slot_hashes(client, now, per_address) if client is not None and per_address else []
+    network_slots = network_slot_hashes(client, now, settings.OUTAGEHUB_REPORTERS_PER_NETWORK)
     return ReportDraft(
         service=service,
         issue_type=issue_type_key,
@@ -168,6 +194,8 @@ def report_draft(
         created_at=now,
         reporter_hashes=tuple(reporter_hashes(client, user_agent, now, cooldown)),
         address_slots=tuple(slots),
+        network_slots=tuple(network_slots),
+        comment_state=comment_state_for(comment),
     )
 
 
@@ -189,15 +217,18 @@ def _report_store(*, service: Service, issue_type: IssueType, draft: ReportDraft
         slots=list(draft.address_slots),
         now=draft.created_at,
         cooldown=cooldown,
+        network_slots=list(draft.network_slots),
     )
     report = Report.objects.create(
         service=service,
         issue_type=issue_type,
         created_at=draft.created_at,
         comment=draft.comment,
+        comment_state=draft.comment_state,
         country=draft.country,
         channel=draft.channel,
         counted=counting.counted,
+        network_flagged=counting.reason == NotCountedReason.NETWORK_CAP,
     )
     report.not_counted_reason, report.counts_again_at = counting.reason, counting.counts_again_at
     return report

@@ -10,6 +10,7 @@ from reports.models.keys import (
     OutageUpdate,
     api_key_hash,
 )
+from reports.models.limits import RateLimitLog
 from reports.models.outages import (
     CauseStatus,
     Confidence,
@@ -57,6 +58,7 @@ __all__ = [
     "OutageEvent",
     "OutageStatus",
     "OutageUpdate",
+    "RateLimitLog",
     "Report",
     "ReportMinute",
     "ReporterCooldown",

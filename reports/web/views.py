@@ -18,11 +18,12 @@ from django.views.decorators.http import require_POST, require_safe
 
 from catalog.models import Service
 from catalog.selectors import service_dependencies, service_get
+from outagehub.api.parsing import text_problem
 from outagehub.timebuckets import bucket_floor
 from reports.intake.geo import country_name
 from reports.intake.identity import client_ip
 from reports.intake.services import DATABASE_DOWN, IntakeUnavailable, ReportDraft, report_submit
-from reports.intake.throttles import ReportRateThrottle
+from reports.intake.throttles import ReportRateThrottle, release_request
 from reports.models import COMMENT_MAX_LENGTH, Channel, Level, NotCountedReason, OutageStatus
 from reports.selectors.outages import outages_recent, service_outage_get, service_outages
 from reports.selectors.series import hourly_counts, report_breakdown, report_series, service_issue_types
@@ -51,9 +52,24 @@ PROBLEMS_WINDOW_MINUTES = 15
 COUNTRIES_SHOWN = 10
 
 
+# The honeypot: a text field people never see (hidden, out of the tab order and from screen
+# readers) and form-filling bots do. A form that fills it gets the ordinary "thanks" redirect and
+# nothing is stored or counted: the bot learns nothing, the counts stay clean.
+HONEYPOT_FIELD = "website"
+# A form of 500 characters of comment, each percent-encoded up to 12 bytes, and a CSRF token.
+REPORT_MAX_BODY_BYTES = 8 * 1024
+
+
 class ReportForm(forms.Form):
     issue_type = forms.CharField(max_length=32)
     comment = forms.CharField(max_length=COMMENT_MAX_LENGTH, required=False, widget=forms.Textarea)
+    website = forms.CharField(required=False)  # HONEYPOT_FIELD
+
+    def clean_comment(self) -> str:
+        problem = text_problem(self.cleaned_data["comment"])  # NUL is refused by CharField already
+        if problem:
+            raise forms.ValidationError(problem)
+        return self.cleaned_data["comment"]
 
 
 def _service_or_404(slug: str, *, with_issue_types: bool = True) -> Service:
@@ -177,6 +193,11 @@ def report_post(request: HttpRequest, slug: str) -> HttpResponse:
     same messages as JSON, so it confirms in place without a page load.
     """
     wants_json = "application/json" in request.headers.get("Accept", "")
+    if int(request.META.get("CONTENT_LENGTH") or 0) > REPORT_MAX_BODY_BYTES:
+        message = _("The report is larger than %(limit)s bytes.") % {"limit": REPORT_MAX_BODY_BYTES}
+        if wants_json:
+            return _json_answer(message, status=413)
+        return HttpResponse(f"<!doctype html><title>{message}</title><h1>{message}</h1>", status=413)
     throttle = ReportRateThrottle()
     if not throttle.allow_request(request, None):
         seconds = throttle.retry_after()
@@ -189,7 +210,24 @@ def report_post(request: HttpRequest, slug: str) -> HttpResponse:
             response = _report_answer(request, slug, form=ReportForm(), status=429, error=message, retry_after=seconds)
         response["Retry-After"] = str(seconds)
         return response
+    try:
+        response = _report_take(request, slug, wants_json)
+    except Http404:
+        release_request(request)
+        raise
+    if response.status_code >= 400:
+        release_request(request)  # only reports taken count against the limit
+    return response
+
+
+def _report_take(request: HttpRequest, slug: str, wants_json: bool) -> HttpResponse:
     form = ReportForm(request.POST)
+    if request.POST.get(HONEYPOT_FIELD):  # a bot: the usual thanks, nothing stored
+        message = _("Thanks: your problem report was received.")
+        if wants_json:
+            return _json_answer(message, status=200, kind="success", counted=False)
+        messages.success(request, message)
+        return redirect(_back_to(request, slug))
     if not form.is_valid():
         return _invalid(request, slug, form, wants_json)
     try:
@@ -215,7 +253,6 @@ def report_post(request: HttpRequest, slug: str) -> HttpResponse:
             response = render(request, "reports/deferred.html", {"unavailable": True}, status=503)
         response["Retry-After"] = str(IntakeUnavailable.retry_after)
         return response
-    throttle.record(request)  # taken (stored or queued): only reports taken count against the limit
     if isinstance(result, ReportDraft):
         if wants_json:
             message = _("Thanks: your report was received. It will be counted within a few minutes.")
@@ -233,7 +270,12 @@ def _taken_message(result: Any) -> tuple[str, str]:
     names = {"label": result.issue_type.label.lower(), "service": result.service.name}
     if result.counted:
         return _("Thanks: your %(label)s problem with %(service)s was counted.") % names, "success"
-    if result.not_counted_reason == NotCountedReason.ADDRESS_CAP:
+    if result.not_counted_reason == NotCountedReason.NETWORK_CAP:
+        text = _(
+            "Thanks: we noted your %(label)s problem. Your network already counts as many people reporting "
+            "%(service)s as it can, so it was not counted again."
+        )
+    elif result.not_counted_reason == NotCountedReason.ADDRESS_CAP:
         text = _(
             "Thanks: we noted your %(label)s problem. Your connection already counts as many people reporting "
             "%(service)s as it can, so it was not counted again."
