@@ -247,6 +247,7 @@ def _report_take(request: HttpRequest, slug: str, wants_json: bool) -> HttpRespo
                 form.add_error(field if field in form.fields else None, error)
         return _invalid(request, slug, form, wants_json)
     except IntakeUnavailable:
+        response: HttpResponse
         if wants_json:
             response = _json_answer(_("OutageHub is briefly unavailable. Please try again in a minute."), status=503)
         else:
