@@ -44,12 +44,14 @@ The test
 
 The verdict (Tracker)
     A row's OUTAGE level is statistics, not yet an outage. Crowd counts
-    alone open one only when overwhelming: OUTAGE for at least two rows
-    (persist_minutes) and a count/expected above the largest surge the
-    series had lately that nothing confirmed: on bursty series (social
-    chatter, news) the tail test is easily passed by spikes that are not
-    outages, and the series' own history of such spikes is the honest
-    measure of "far more than usual". Anything less shows as "possible".
+    alone open one only when overwhelming: at OUTAGE level, with the
+    elevated stretch's excess reports (in minutes of normal traffic) at
+    least the largest such surge the series had lately that nothing
+    confirmed, and never under surge_floor_minutes. On bursty series
+    (social chatter, news) the tail test is easily passed by spikes that
+    are not outages, and the series' own history of such spikes is the
+    honest measure of "far more than usual". Anything less shows as
+    "possible".
     A probe down, or the official status page at degraded or worse
     (`Corroboration`), confirms an elevation to an outage.
 """
@@ -591,10 +593,10 @@ NO_CORROBORATION = Corroboration()
 class Tracker:
     """Opens, escalates and resolves one series' outage from its steps and outside evidence.
 
-    The crowd alone opens an outage only when it is overwhelming: OUTAGE-level
-    rows for `persist_minutes` (at least two rows) whose count/expected also
+    The crowd alone opens an outage only when it is overwhelming: an OUTAGE-level
+    row whose stretch's surge (excess reports in minutes of normal traffic)
     reaches the largest unconfirmed surge the series had lately (its own
-    burstiness: a chatter-prone series needs more). Anything less stays
+    burstiness: a chatter-prone series needs more) and surge_floor_minutes. Anything less stays
     "possible" unless a probe is down or the official status page says
     degraded or worse, which confirms it (and, on their own, open an outage).
     Resolving needs `resolve_minutes` of quiet rows and no probe down; a new
@@ -647,7 +649,7 @@ class Tracker:
             if step.warm:  # before the warm-up the expectation is a prior: no measure of size
                 excess = max(0.0, step.count - step.expected) / max(step.expected, 1e-9)
                 self.surge += excess * interval_minutes
-            if step.level == OUTAGE and step.warm or self.episode_peak > 0:
+            if (step.level == OUTAGE and step.warm) or self.episode_peak > 0:
                 # Remembered are stretches that reached OUTAGE level: ones the crowd
                 # alone could have called an outage, whether it did or not.
                 self.episode_peak = self.surge
@@ -692,8 +694,8 @@ class Tracker:
                 self.open, self.quiet_since = True, None
                 # Outside evidence confirms any crowd elevation to an outage.
                 self.level = OUTAGE if by_reports or level != OK else OK
-                # The crowd's outage started where its held stretch began (the alert, at
-                # step.at, comes persist_minutes later); outside evidence starts it now.
+                # The crowd's outage started where its OUTAGE-level rows began (the alert,
+                # at step.at, comes once the surge is big enough); outside evidence starts it now.
                 begun = step.at - dt.timedelta(minutes=interval_minutes * (self.outage_rows - 1))
                 start = begun if by_reports else step.at
                 if not reopen:
