@@ -621,6 +621,7 @@ class Tracker:
     surge: float = 0.0  # the stretch's excess reports so far, in minutes of normal traffic
     episode_peak: float = 0.0  # the stretch's surge, once it reached OUTAGE level (else 0: not remembered)
     episode_confirmed: bool = False  # the stretch had outside evidence: it teaches nothing about chatter
+    stretch_opened: bool = False  # an outage opened during the current elevated stretch
     burst_peak: float = 0.0  # largest unconfirmed surge (minutes of normal traffic) lately, as of burst_at
     burst_at: dt.datetime | None = None
 
@@ -663,6 +664,7 @@ class Tracker:
                 if self.episode_peak >= bar:
                     self.burst_peak, self.burst_at = self.episode_peak, step.at
             self.surge, self.episode_peak, self.episode_confirmed = 0.0, 0.0, False
+            self.stretch_opened = False
 
     def update(
         self,
@@ -683,8 +685,10 @@ class Tracker:
         if not self.open:
             if elevated and self.rising_since is None:
                 self.rising_since = step.at
-            reopen = self.resolved_at is not None and step.at - self.resolved_at <= dt.timedelta(
-                minutes=p.reopen_minutes
+            # A new trigger soon after resolving, or anywhere in the same elevated stretch
+            # (the counts never got back to normal), is the same outage coming back.
+            reopen = self.resolved_at is not None and (
+                step.at - self.resolved_at <= dt.timedelta(minutes=p.reopen_minutes) or self.stretch_opened
             )
             # Just after resolving, long windows still remember the spike: only
             # fresh (short-window) evidence may reopen.
@@ -700,6 +704,7 @@ class Tracker:
                 start = begun if by_reports else step.at
                 if not reopen:
                     self.started_at, self.peak_count, self.peak_at, self.peak_expected = start, 0, None, 0.0
+                self.stretch_opened = step.level != OK
                 data = _numbers(step) | {
                     "by": "reports" if by_reports else evidence.source,
                     "level": self.level,

@@ -167,6 +167,30 @@ def test_tracker_resolves_after_quiet_minutes_and_reopens_on_a_new_spike():
     assert again[:1] == ["reopened"]
 
 
+def test_a_new_trigger_in_the_same_elevated_stretch_reopens_the_outage_however_late():
+    import dataclasses as dc
+
+    params = Params(resolve_minutes=3, reopen_minutes=30)
+    tracker = Tracker(params)
+    opened = _open_by_crowd(tracker)
+
+    def lingering(minute: int):  # long windows still elevated, short ones quiet: resolves, stretch goes on
+        return dc.replace(_step(level=POSSIBLE, p=1e-5, minute=minute), quiet=True, short_level=OK)
+
+    kinds = [t.kind for m in range(opened + 1, opened + 60) for t in tracker.update(lingering(m))]
+    assert [k for k in kinds if k != "level_changed"] == ["resolved"]
+    again = [t.kind for t in tracker.update(_step(level=OUTAGE, short=OUTAGE, p=1e-15, minute=opened + 60))]
+    assert again[:1] == ["reopened"]  # 56 minutes after resolving, but the counts never got back to normal
+    tracker = Tracker(params)
+    opened = _open_by_crowd(tracker)
+    for m in range(opened + 1, opened + 60):
+        tracker.update(_step(minute=m))  # back to normal: a later surge is a new outage
+    later = []
+    for m in range(opened + 60, opened + 90):
+        later += [t.kind for t in tracker.update(_step(level=OUTAGE, short=OUTAGE, p=1e-15, minute=m))]
+    assert "opened" in later and "reopened" not in later
+
+
 def test_probe_down_opens_and_holds_an_outage():
     tracker = Tracker(Params(resolve_minutes=2))
 
