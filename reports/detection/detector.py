@@ -600,7 +600,8 @@ class Tracker:
     "possible" unless a probe is down or the official status page says
     degraded or worse, which confirms it (and, on their own, open an outage).
     Resolving needs `resolve_minutes` of quiet rows and no probe down; a new
-    trigger within `reopen_minutes` of resolving reopens the same outage.
+    trigger within `reopen_minutes` of resolving, or in the same elevated
+    stretch however late, reopens the same outage.
     """
 
     params: Params = field(default_factory=Params)
