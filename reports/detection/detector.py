@@ -95,7 +95,7 @@ class Params:
     # says outage; everything smaller is shown as "possible".
     surge_floor_minutes: float = 45.0
     burst_margin: float = 1.0
-    burst_memory_days: float = 14.0
+    burst_memory_days: float = 7.0
     # Distinct reporters (counted reports) a window needs; ratio to the expectation.
     min_reporters_possible: int = 3
     min_reporters_outage: int = 5
