@@ -51,6 +51,12 @@ class PageNumberPagination(StrictPageSize, pagination.PageNumberPagination):
     # Django's paginator supplies the reason: not an integer, less than 1, or no results (past the end).
     invalid_page_message = "{message}."
 
+    def get_page_number(self, request: Any, paginator: Any) -> Any:
+        # DRF reads an empty `page=` as the first page; like an empty `page_size`, it is a mistake to name.
+        if request.query_params.get(self.page_query_param) == "":
+            raise exceptions.ValidationError({self.page_query_param: ["Must be a whole number from 1 (empty)."]})
+        return super().get_page_number(request, paginator)
+
     def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> list[Any] | None:
         try:
             return super().paginate_queryset(queryset, request, view)

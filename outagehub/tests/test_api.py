@@ -104,6 +104,7 @@ def test_an_unknown_format_is_a_400_naming_the_formats(api, url, allowed):
         ("99", "That page contains no results."),
         ("abc", "That page number is not an integer."),
         ("0", "That page number is less than 1."),
+        ("", "Must be a whole number from 1 (empty)."),
     ],
 )
 def test_a_page_that_is_none_of_the_lists_pages_is_a_400_naming_the_page(api, page, reason):
