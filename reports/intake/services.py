@@ -283,6 +283,12 @@ def _catalog_get(slug: str) -> _CatalogEntry | None:
     return entry
 
 
+def catalog_cache_clear() -> None:
+    """Forget the services report_take has seen (tests; an operator never needs to: it expires)."""
+    _catalog.clear()
+    _catalog_loaded.clear()
+
+
 def report_take(
     *,
     slug: str,
