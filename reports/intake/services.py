@@ -326,32 +326,24 @@ def report_take(
         country=country,
         now=now,
     )
-    report_id = writebehind.report_id_next()
-    try:
-        verdict = writebehind.report_append(
-            report_id=report_id,
-            service=entry.service,
-            issue_type=issue_type,
-            channel=draft.channel,
-            comment=draft.comment,
-            country=draft.country,
-            created_at=draft.created_at,
-            reporter_hashes=draft.reporter_hashes,
-            address_slots=draft.address_slots,
-        )
-    except (RedisError, OSError) as exc:
-        logger.warning("intake stream unavailable (%s): storing a report synchronously", type(exc).__name__)
-        return _report_store_once(entry=entry, issue_type=issue_type, draft=draft, report_id=report_id)
     report = Report(
-        id=report_id,
+        id=writebehind.report_id_next(),
         service=entry.service,
         issue_type=issue_type,
         created_at=draft.created_at,
         comment=draft.comment,
         country=draft.country,
         channel=draft.channel,
-        counted=verdict.counted,
+        counted=False,  # decided in Redis, below
     )
+    try:
+        verdict = writebehind.report_append(
+            report=report, reporter_hashes=draft.reporter_hashes, address_slots=draft.address_slots
+        )
+    except (RedisError, OSError) as exc:
+        logger.warning("intake stream unavailable (%s): storing a report synchronously", type(exc).__name__)
+        return _report_store_once(entry=entry, issue_type=issue_type, draft=draft, report_id=report.pk)
+    report.counted = verdict.counted
     report.not_counted_reason, report.counts_again_at = verdict.reason, verdict.counts_again_at
     return report
 

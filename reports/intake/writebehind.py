@@ -31,6 +31,7 @@ synchronous path, and from there to the broker deferral.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import os
 import socket
@@ -44,8 +45,8 @@ import redis
 from django.conf import settings
 from django.db import connection, transaction
 
-from catalog.models import IssueType, Service
-from reports.models import CommentState, NotCountedReason, Report
+from catalog.models import IssueType
+from reports.models import NotCountedReason, Report
 
 logger = logging.getLogger(__name__)
 
@@ -138,30 +139,29 @@ class Verdict:
     counts_again_at: dt.datetime | None
 
 
-def report_append(
-    *,
-    report_id: int,
-    service: Service,
-    issue_type: IssueType,
-    channel: str,
-    comment: str,
-    country: str,
-    created_at: dt.datetime,
-    reporter_hashes: tuple[str, ...],
-    address_slots: tuple[str, ...],
-) -> Verdict:
-    """Decide whether a report counts and append it to the intake stream, in one atomic Redis call.
+def row_of(report: Report) -> dict[str, Any]:
+    """Every column of an unsaved report as JSON values (`counted` is decided in Redis).
+
+    The whole row travels, not a chosen few fields, so a column added to Report later is
+    carried through the stream without touching this module.
+    """
+    row: dict[str, Any] = {}
+    for f in Report._meta.concrete_fields:
+        value = getattr(report, f.attname)
+        row[str(f.column)] = value.astimezone(dt.UTC).isoformat() if isinstance(value, dt.datetime) else value
+    row.pop("counted", None)
+    return row
+
+
+def report_append(*, report: Report, reporter_hashes: tuple[str, ...], address_slots: tuple[str, ...]) -> Verdict:
+    """Decide whether `report` (unsaved, its id reserved) counts and append it to the intake stream, atomically.
 
     Raises redis.RedisError (or OSError) when Redis cannot take it; then nothing was stored.
     """
     cooldown_ms = settings.OUTAGEHUB_REPORT_COOLDOWN_SECONDS * 1000
-    prefix = f"{KEY_PREFIX}{service.pk}:"
+    prefix = f"{KEY_PREFIX}{report.service_id}:"
     keys = [STREAM, *(prefix + h for h in reporter_hashes), *(prefix + "slot:" + s for s in address_slots)]
-    fields: list[Any] = [
-        *("id", report_id, "service", service.pk, "issue_type", issue_type.pk),
-        *("channel", channel, "comment", comment, "country", country),
-        *("at", created_at.astimezone(dt.UTC).isoformat()),
-    ]
+    fields = ["row", json.dumps(row_of(report), separators=(",", ":"))]
     if cooldown_ms <= 0:
         # No cooldown: every report counts (SET with PX 0 is an error).
         keys = [STREAM, keys[1]]
@@ -170,7 +170,7 @@ def report_append(
     if counted:
         return Verdict(True, None, None)
     reason = NotCountedReason(reason.decode() if isinstance(reason, bytes) else reason)
-    return Verdict(False, reason, created_at + dt.timedelta(milliseconds=int(wait_ms)))
+    return Verdict(False, reason, report.created_at + dt.timedelta(milliseconds=int(wait_ms)))
 
 
 # --- draining: stream -> PostgreSQL ---------------------------------------------------------
@@ -209,49 +209,51 @@ def _batches(r: Any, consumer: str, count: int) -> Iterator[list[tuple[bytes, di
         yield fresh[0][1]
 
 
-_COLUMNS = ("id", "service_id", "issue_type_id", "created_at", "comment", "comment_state", "country", "channel")
+def _columns() -> list[tuple[str, Any]]:
+    """(column, field) of every concrete Report field, in model order."""
+    return [(str(f.column), f) for f in Report._meta.concrete_fields]
 
 
-def _rows(entries: list[tuple[bytes, dict[bytes, bytes]]]) -> list[tuple[Any, ...]]:
+def _rows(entries: list[tuple[bytes, dict[bytes, bytes]]]) -> list[dict[str, Any]]:
     rows = []
     for _, f in entries:
         if not f:
             continue  # deleted after its batch committed, before it was acknowledged: done already
-        rows.append(
-            (
-                int(f[b"id"]),
-                int(f[b"service"]),
-                int(f[b"issue_type"]),
-                dt.datetime.fromisoformat(f[b"at"].decode()),
-                f[b"comment"].decode(),
-                CommentState.VISIBLE.value,
-                f[b"country"].decode(),
-                f[b"channel"].decode(),
-                f[b"counted"] == b"1",
-            )
-        )
+        row = json.loads(f[b"row"])
+        row["counted"] = f[b"counted"] == b"1"
+        rows.append(row)
     return rows
 
 
-def _insert(rows: list[tuple[Any, ...]]) -> int:
+def _insert(rows: list[dict[str, Any]]) -> int:
     """One multi-row INSERT; a row already stored (a redelivered entry) is skipped by its id. Rows written."""
     if not rows:
         return 0
     # A service or issue type deleted since the report was taken: its reports go with it (as CASCADE would).
-    issue_types = set(IssueType.objects.filter(pk__in={r[2] for r in rows}).values_list("pk", "service_id"))
-    kept = [r for r in rows if (r[2], r[1]) in issue_types]
+    pairs = IssueType.objects.filter(pk__in={r["issue_type_id"] for r in rows}).values_list("pk", "service_id")
+    known = set(pairs)
+    kept = [r for r in rows if (r["issue_type_id"], r["service_id"]) in known]
     if len(kept) < len(rows):
         logger.warning("dropped %d queued reports of deleted services or issue types", len(rows) - len(kept))
     if not kept:
         return 0
-    table = Report._meta.db_table
-    values = ",".join(["(%s,%s,%s,%s,%s,%s,%s,%s,%s)"] * len(kept))
+    columns = _columns()
+    params: list[Any] = []
+    for row in kept:
+        for column, field in columns:
+            # A column added after the entry was queued gets its default, as a fresh report would.
+            value = row[column] if column in row else field.get_default()
+            if isinstance(value, str) and field.get_internal_type() == "DateTimeField":
+                value = dt.datetime.fromisoformat(value)
+            params.append(value)
+    one = "(" + ",".join(["%s"] * len(columns)) + ")"
+    names = ", ".join(connection.ops.quote_name(c) for c, _ in columns)
     sql = (
-        f"INSERT INTO {table} ({', '.join(_COLUMNS)}, counted) VALUES {values} "  # noqa: S608 - model's table
+        f"INSERT INTO {Report._meta.db_table} ({names}) VALUES {','.join([one] * len(kept))} "  # noqa: S608
         "ON CONFLICT (id) DO NOTHING"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [value for row in kept for value in row])
+        cursor.execute(sql, params)
         return cursor.rowcount
 
 
