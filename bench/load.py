@@ -78,7 +78,7 @@ def p95_ms(port: int, path: str, *, count: int, address_base: int = 0) -> float:
     return statistics.quantiles(times, n=20)[18]
 
 
-def warm(port: int, *, slug: str, seconds: float = 90.0) -> int:
+def warm(port: int, *, slug: str, seconds: float = 60.0) -> int:
     """Post reports one at a time until 20 in a row answer fast (every worker has loaded the app); how many.
 
     gunicorn's workers import most of Django on their first request, which on a busy machine
@@ -94,5 +94,5 @@ def warm(port: int, *, slug: str, seconds: float = 90.0) -> int:
         conn.request("POST", INTAKE_PATH.format(slug=slug), body=b'{"issue_type": "server"}', headers=headers)
         conn.getresponse().read()
         conn.close()
-        fast = fast + 1 if time.perf_counter() - started < 0.1 else 0
+        fast = fast + 1 if time.perf_counter() - started < 0.25 else 0
     return n

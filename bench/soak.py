@@ -67,13 +67,14 @@ def soak(plan: Plan, procs: Procs, redis: Redis, *, rate: float) -> None:
 
     time.sleep(max(0.0, started + third - time.monotonic()))
     procs.stop("worker", sig=signal.SIGKILL)  # a crash, not a shutdown: its batch must be redelivered
-    procs.celery_worker("worker")
+    worker = procs.celery_worker("worker")
     after_fault(time.monotonic())
+    worker_start = tree_rss_of(worker.pid)  # the new worker, warm by now
     time.sleep(max(0.0, started + 2 * third - time.monotonic()))
     redis.restart()
     after_fault(time.monotonic())
     load.join(plan.soak_seconds + 120)
-    web_end = tree_rss_of(web.pid)
+    web_end, worker_end = tree_rss_of(web.pid), tree_rss_of(worker.pid)
     wait_for("the write-behind drain", lambda: writebehind.backlog() == 0, 180)
     result = results[0]
     stored = Report.objects.filter(service__slug=INTAKE_SLUG).count() - before
@@ -88,10 +89,19 @@ def soak(plan: Plan, procs: Procs, redis: Redis, *, rate: float) -> None:
             result.accepted,
         )
     )
-    ratio = web_end / web_start if web_start else 0
-    plan.figures.append(
-        Figure("soak: web RSS at end", web_end / 1024, "MiB", "<= 1.10x", 0 < ratio <= 1.10, web_start / 1024, ratio)
-    )
+    for name, start, end in (("web", web_start, web_end), ("worker", worker_start, worker_end)):
+        ratio = end / start if start else 0
+        plan.figures.append(
+            Figure(
+                f"memory: {name} RSS at the end of the soak",
+                end / 1024,
+                "MiB",
+                "<= 1.10x",
+                0 < ratio <= 1.10,
+                start / 1024,
+                ratio,
+            )
+        )
     for name, seconds in zip(("worker killed", "Redis restarted"), recovered, strict=False):
         plan.figures.append(
             Figure(f"soak: detection lag < 2 min after {name}", seconds, "s", "recovers", seconds != float("inf"))

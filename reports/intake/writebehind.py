@@ -216,11 +216,17 @@ def _columns() -> list[tuple[str, Any]]:
 
 def _rows(entries: list[tuple[bytes, dict[bytes, bytes]]]) -> list[dict[str, Any]]:
     rows = []
-    for _, f in entries:
+    for entry_id, f in entries:
         if not f:
             continue  # deleted after its batch committed, before it was acknowledged: done already
-        row = json.loads(f[b"row"])
-        row["counted"] = f[b"counted"] == b"1"
+        try:
+            row = json.loads(f[b"row"])
+            row["counted"] = f[b"counted"] == b"1"
+        except (KeyError, ValueError):
+            # Not an entry this code wrote: it could never be stored, and retrying it would block
+            # every entry behind it. Logged whole (it holds no address or hash) and acknowledged.
+            logger.error("dropped an unreadable intake entry %s: %r", entry_id, f)
+            continue
         rows.append(row)
     return rows
 

@@ -143,3 +143,12 @@ def test_the_api_answers_with_the_id_the_stored_report_gets(settings):
     writebehind.reports_drain()
     stored = Report.objects.get(pk=body["id"])
     assert (stored.comment, stored.issue_type.key) == ("down", "server")
+
+
+def test_an_unreadable_entry_is_dropped_and_does_not_block_the_ones_behind_it(write_behind):
+    make_service()
+    write_behind.xadd(writebehind.STREAM, {"something": "else"})
+    taken = submit()
+    assert writebehind.reports_drain() == 1
+    assert Report.objects.get().pk == taken.pk
+    assert writebehind.backlog() == 0
