@@ -53,11 +53,11 @@ class Plan:
 
 
 QUICK = dict(
-    ingest_seconds=15,
-    memory_seconds=40,
-    reads_small=100_000,
-    reads_large=500_000,
-    read_samples=100,
+    ingest_seconds=10,
+    memory_seconds=30,
+    reads_small=50_000,
+    reads_large=250_000,
+    read_samples=60,
     detect_sizes=[100, 1000],
     soak_seconds=0,
     scale_seconds=8,
@@ -271,7 +271,7 @@ def measure_reads(plan: Plan, procs: Procs) -> None:
         ratio = large[name] / small[name]
         plan.figures.append(
             Figure(
-                f"reads: {name} p95 at {label} (baseline 100k)",
+                f"reads: {name} p95 at {label} (baseline {plan.reads_small // 1000}k)",
                 large[name],
                 "ms",
                 f"<= 1.5x, < {limit:.0f} ms",
