@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 
 from catalog.models import Service
+from reports.intake import throttles
 from reports.intake.identity import client_ip
 from reports.intake.services import IntakeUnavailable, ReportDraft, report_submit
 from reports.intake.throttles import ReportRateThrottle
@@ -115,18 +116,38 @@ def report_post_fast(request: HttpRequest, slug: str) -> HttpResponse | None:
     if not throttle.allow_request(request, None):
         return None
     try:
-        result = report_submit(
-            slug=slug,
-            issue_type_key=fields["issue_type"],
-            comment=fields.get("comment", ""),
-            country=fields.get("country", ""),
-            channel=Channel.API,
-            client=client_ip(request.META),
-            user_agent=request.META.get("HTTP_USER_AGENT", ""),
-        )
+        result = _submit(request, slug, fields)
     except (Service.DoesNotExist, ValidationError, IntakeUnavailable):
+        _give_back(request)
         return None  # refused, nothing stored: the long way answers with its error body
-    throttle.record(request)  # only reports taken count against the limit
+    _taken(throttle, request)  # only reports taken count against the limit
     if isinstance(result, ReportDraft):
         return _json(queued_body(slug, result), 202)
     return _json(report_body(result), 201)
+
+
+# The limiter either records a report once taken (`record`) or reserves its place when it checks
+# and is given it back when the report is refused (`release_request`): both are honoured, so a
+# request handed to the DRF view is checked there once, not twice.
+def _taken(throttle: ReportRateThrottle, request: HttpRequest) -> None:
+    record = getattr(throttle, "record", None)
+    if record is not None:
+        record(request)
+
+
+def _give_back(request: HttpRequest) -> None:
+    release = getattr(throttles, "release_request", None)
+    if release is not None:
+        release(request)
+
+
+def _submit(request: HttpRequest, slug: str, fields: dict[str, str]) -> Report | ReportDraft:
+    return report_submit(
+        slug=slug,
+        issue_type_key=fields["issue_type"],
+        comment=fields.get("comment", ""),
+        country=fields.get("country", ""),
+        channel=Channel.API,
+        client=client_ip(request.META),
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+    )

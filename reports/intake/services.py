@@ -336,9 +336,14 @@ def report_take(
         channel=draft.channel,
         counted=False,  # decided in Redis, below
     )
+    # A draft may carry more than this module sets (a held comment's state, network slots).
+    report.comment_state = getattr(draft, "comment_state", report.comment_state)
     try:
         verdict = writebehind.report_append(
-            report=report, reporter_hashes=draft.reporter_hashes, address_slots=draft.address_slots
+            report=report,
+            reporter_hashes=draft.reporter_hashes,
+            address_slots=draft.address_slots,
+            network_slots=tuple(getattr(draft, "network_slots", ())),
         )
     except (RedisError, OSError) as exc:
         logger.warning("intake stream unavailable (%s): storing a report synchronously", type(exc).__name__)

@@ -57,17 +57,26 @@ ID_BLOCK = 200  # ids reserved per database round trip
 CLAIM_IDLE_MS = 30_000  # entries a consumer read but did not acknowledge for this long are taken over
 BATCH = 1000  # entries per INSERT
 
-# KEYS: stream, current reporter, earlier reporters (ARGV[2] of them), address slots.
-# ARGV: cooldown ms, number of earlier reporter keys, then the entry's field/value pairs.
-# Returns {counted (0/1), reason, ms until the reporter counts again}.
+# KEYS: stream, current reporter, earlier reporters, address slots, network slots.
+# ARGV: cooldown ms, number of earlier reporter keys, number of address slots, then the entry's
+# field/value pairs. Returns {counted (0/1), reason, ms until the reporter counts again}. The
+# order of the checks is report_create's (services._claim_count): the reporter's cooldown, then a
+# slot of its address, then a slot of its network; a reporter seen is claimed even if a cap refuses it.
 _CLAIM_AND_APPEND = """
 local ms = tonumber(ARGV[1])
 local earlier = tonumber(ARGV[2])
+local slots = tonumber(ARGV[3])
 local counted, reason, wait = 1, '', 0
 local function left(key)
   local t = redis.call('PTTL', key)
   if t > 0 then return t end
   return 0
+end
+local function claim_any(first, last)
+  for i = first, last do
+    if redis.call('SET', KEYS[i], '1', 'NX', 'PX', ms) then return true end
+  end
+  return false
 end
 for i = 3, 2 + earlier do
   local t = left(KEYS[i])
@@ -76,17 +85,19 @@ end
 if counted == 1 and not redis.call('SET', KEYS[2], '1', 'NX', 'PX', ms) then
   counted = 0; reason = 'cooldown'; wait = math.max(wait, left(KEYS[2]))
 end
-if counted == 1 and #KEYS > 2 + earlier then
-  local slot = false
-  for i = 3 + earlier, #KEYS do
-    if redis.call('SET', KEYS[i], '1', 'NX', 'PX', ms) then slot = true; break end
-  end
-  if not slot then counted = 0; reason = 'address_cap'; wait = ms end
+local slots_end = 2 + earlier + slots
+if counted == 1 and slots > 0 and not claim_any(3 + earlier, slots_end) then
+  counted = 0; reason = 'address_cap'; wait = ms
+end
+if counted == 1 and #KEYS > slots_end and not claim_any(slots_end + 1, #KEYS) then
+  counted = 0; reason = 'network_cap'; wait = ms
 end
 local entry = {}
-for i = 3, #ARGV do entry[#entry + 1] = ARGV[i] end
+for i = 4, #ARGV do entry[#entry + 1] = ARGV[i] end
 entry[#entry + 1] = 'counted'
 entry[#entry + 1] = tostring(counted)
+entry[#entry + 1] = 'reason'
+entry[#entry + 1] = reason
 redis.call('XADD', KEYS[1], '*', unpack(entry))
 return {counted, reason, wait}
 """
@@ -153,20 +164,32 @@ def row_of(report: Report) -> dict[str, Any]:
     return row
 
 
-def report_append(*, report: Report, reporter_hashes: tuple[str, ...], address_slots: tuple[str, ...]) -> Verdict:
+def report_append(
+    *,
+    report: Report,
+    reporter_hashes: tuple[str, ...],
+    address_slots: tuple[str, ...],
+    network_slots: tuple[str, ...] = (),
+) -> Verdict:
     """Decide whether `report` (unsaved, its id reserved) counts and append it to the intake stream, atomically.
 
     Raises redis.RedisError (or OSError) when Redis cannot take it; then nothing was stored.
     """
     cooldown_ms = settings.OUTAGEHUB_REPORT_COOLDOWN_SECONDS * 1000
     prefix = f"{KEY_PREFIX}{report.service_id}:"
-    keys = [STREAM, *(prefix + h for h in reporter_hashes), *(prefix + "slot:" + s for s in address_slots)]
+    keys = [
+        STREAM,
+        *(prefix + h for h in reporter_hashes),
+        *(prefix + "slot:" + s for s in address_slots),
+        *(prefix + "net:" + s for s in network_slots),
+    ]
     fields = ["row", json.dumps(row_of(report), separators=(",", ":"))]
     if cooldown_ms <= 0:
         # No cooldown: every report counts (SET with PX 0 is an error).
-        keys = [STREAM, keys[1]]
+        keys, address_slots = [STREAM, keys[1]], ()
         cooldown_ms = 1
-    counted, reason, wait_ms = _script()(keys=keys, args=[cooldown_ms, len(reporter_hashes) - 1, *fields])
+    args = [cooldown_ms, len(reporter_hashes) - 1, len(address_slots), *fields]
+    counted, reason, wait_ms = _script()(keys=keys, args=args)
     if counted:
         return Verdict(True, None, None)
     reason = NotCountedReason(reason.decode() if isinstance(reason, bytes) else reason)
@@ -222,6 +245,8 @@ def _rows(entries: list[tuple[bytes, dict[bytes, bytes]]]) -> list[dict[str, Any
         try:
             row = json.loads(f[b"row"])
             row["counted"] = f[b"counted"] == b"1"
+            # What Redis decided, as report_create stores it: counted, and a network cap flagged.
+            row["network_flagged"] = f.get(b"reason") == b"network_cap"
         except (KeyError, ValueError):
             # Not an entry this code wrote: it could never be stored, and retrying it would block
             # every entry behind it. Logged whole (it holds no address or hash) and acknowledged.
@@ -247,7 +272,8 @@ def _insert(rows: list[dict[str, Any]]) -> int:
     params: list[Any] = []
     for row in kept:
         for column, field in columns:
-            # A column added after the entry was queued gets its default, as a fresh report would.
+            # A column added after the entry was queued gets its default, as a fresh report would
+            # (keys the model does not have, like a flag of a later version, are ignored).
             value = row[column] if column in row else field.get_default()
             if isinstance(value, str) and field.get_internal_type() == "DateTimeField":
                 value = dt.datetime.fromisoformat(value)
