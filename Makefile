@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 APP_STAMP := $(VENV)/.installed-app-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
 DEV_STAMP := $(VENV)/.installed-dev-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint typecheck bench bench-quick bench-micro bench-detect venv venv-dev chromium clean
+.PHONY: run test lint typecheck audit bench bench-quick bench-micro bench-detect bench-flood venv venv-dev chromium clean screenshots
 
 $(APP_STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,7 +32,7 @@ run: venv
 	scripts/run
 
 ## test: lint, type check, migration check and the whole pytest suite
-test: venv-dev chromium lint typecheck
+test: venv-dev chromium lint typecheck audit
 	DJANGO_SETTINGS_MODULE=outagehub.test $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/pytest $(PYTEST_ARGS)
 
@@ -44,6 +44,11 @@ lint: venv-dev
 typecheck: venv-dev
 	$(BIN)/mypy
 
+# Known vulnerabilities in pinned packages fail it; an unreachable advisory database is reported, not fatal
+# (OUTAGEHUB_AUDIT_STRICT=1: fatal too). See scripts/audit.py.
+audit: venv-dev
+	$(BIN)/python scripts/audit.py
+
 # Page tests drive Debian's Chromium through Playwright (no browser download).
 chromium:
 	@test -x /usr/bin/chromium || { \
@@ -51,6 +56,10 @@ chromium:
 	  $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -q chromium >/dev/null || \
 	  { $(if $(filter 0,$(shell id -u)),,sudo) apt-get update -q >/dev/null && \
 	    $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -q chromium >/dev/null; }; }
+
+## screenshots: home, service and outage pages during a simulated outage, desktop and phone, into docs/screenshots
+screenshots: venv-dev chromium
+	OUTAGEHUB_SCREENSHOTS_DIR=docs/screenshots $(BIN)/pytest -q -p no:cacheprovider reports/tests/web/test_screenshots.py
 
 clean:
 	rm -rf $(VENV) data staticfiles
@@ -65,7 +74,9 @@ bench: venv-dev
 bench-quick: venv-dev
 	scripts/bench --quick
 
-## bench-micro: in-process micro-benchmarks (intake paths, rollups, the detector over scenarios)
+## bench-micro: in-process micro-benchmarks (intake paths, rollups, the detector over scenarios and
+## real data, attribution, a flood); bench_realdata fetches its public labelled data into
+## OUTAGEHUB_NAB_DIR (./data/nab) once, or says skipped offline
 # Test settings for every step (each sets its own SECRET_KEY), on a throwaway SQLite database or
 # on DATABASE_URL when set (inside a rolled-back transaction).
 bench-micro: venv-dev
@@ -74,6 +85,13 @@ bench-micro: venv-dev
 	$(BIN)/python manage.py bench_intake && \
 	$(BIN)/python manage.py bench_rollups && \
 	$(BIN)/python manage.py bench_detect
+	DJANGO_SETTINGS_MODULE=outagehub.test $(BIN)/python manage.py bench_realdata
+	DJANGO_SETTINGS_MODULE=outagehub.test $(BIN)/python manage.py bench_attribution
+	DJANGO_SETTINGS_MODULE=outagehub.test $(BIN)/python manage.py bench_flood
+
+## bench-flood: one address flooding reports vs everyone else's latency, on a loopback gunicorn (a minute)
+bench-flood: venv-dev
+	DJANGO_SETTINGS_MODULE=outagehub.test $(BIN)/python manage.py bench_flood
 
 ## bench-detect: the detector over simulated scenarios (a few minutes)
 bench-detect: venv-dev

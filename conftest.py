@@ -23,8 +23,10 @@ def require(condition: bool, what: str) -> None:
 @pytest.fixture(autouse=True)
 def _clean_cache():
     from outagehub import breaker
+    from reports.intake.throttles import FLOOD_GATE
 
     cache.clear()
+    FLOOD_GATE.clear()  # refusals remembered by this process must not reach into the next test
     breaker.CACHE = breaker.Breaker("cache")  # a test that broke the cache must not leave it skipped
     yield
     breaker.CACHE = breaker.Breaker("cache")

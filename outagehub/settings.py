@@ -77,6 +77,16 @@ def envnetworks(name: str) -> list[str]:
     return values
 
 
+def envpath(name: str, default: str) -> str:
+    """A URL path prefix such as "admin/" or "ops/admin-7f3a/": segments of letters, digits, - and _."""
+    value = (os.environ.get(name) or default).strip().strip("/")
+    if not re.fullmatch(r"[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*", value):
+        raise ImproperlyConfigured(
+            f"{name} must be a URL path such as admin/ (letters, digits, - and _), got {value!r}"
+        )
+    return value + "/"
+
+
 DEBUG = envbool("DEBUG", False)
 
 # The development key is public (it is in this file); production settings
@@ -95,7 +105,8 @@ CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
 DATA_DIR = Path(os.environ.get("OUTAGEHUB_DATA_DIR") or BASE_DIR / "data")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin, with a site that limits failed logins (reports/admin_site.py).
+    "reports.apps.OutageHubAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -111,12 +122,17 @@ INSTALLED_APPS = [
     "catalog",
     "reports",
     "probes",
+    "statuspages",
 ]
 
 MIDDLEWARE = [
     # First: answers /healthz before the Host header is checked (see outagehub/health.py).
     "outagehub.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # A client refused moments ago for too many reports is refused again here, before anything else runs.
+    "reports.intake.gate.ReportFloodGateMiddleware",
+    # Content-Security-Policy (CSP_DIRECTIVES below) on every response, static files and errors included.
+    "outagehub.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # /api/ only: CORS (django-cors-headers, reads only) outside the conditional GET, so that
     # 304s and errors of reads carry it too, and before CommonMiddleware, so its redirects do.
@@ -265,9 +281,34 @@ SECURE_HSTS_PRELOAD = envbool("OUTAGEHUB_HSTS_PRELOAD", False)
 if envbool("OUTAGEHUB_BEHIND_TLS_PROXY", False):
     # Only when a proxy that we control sets this header (see README).
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_REFERRER_POLICY = "same-origin"  # other sites learn nothing of which page linked to them
+# The admin's URL path (OUTAGEHUB_ADMIN_PATH, "admin/" by default): moving it off the well-known
+# path keeps drive-by login attempts away; failed logins are limited per address either way.
+OUTAGEHUB_ADMIN_PATH = envpath("OUTAGEHUB_ADMIN_PATH", "admin/")
+OUTAGEHUB_ADMIN_LOGIN_RATE_LIMIT = envrate("OUTAGEHUB_ADMIN_LOGIN_RATE_LIMIT", "10/hour")
+# Bodies larger than this are refused with 413 before they are parsed (forms and JSON alike);
+# report intake allows less (reports/api/reports.py). Chunked bodies are held to it too (outagehub/bodies.py).
+DATA_UPLOAD_MAX_MEMORY_SIZE = envnatural("OUTAGEHUB_MAX_BODY_BYTES", 64 * 1024)
 # HSTS preloading is a one-way commitment for a whole domain: the operator
 # opts in with OUTAGEHUB_HSTS_PRELOAD, so its absence is not a warning.
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
+
+# --- Content Security Policy (outagehub/csp.py) ----------------------------------
+# Everything from this origin, nothing inline: no inline script or style, no style or
+# on* attributes, no other host (no CDN, no font service, no tracker). 'none' where
+# the pages need nothing. Other security headers live in the Security block above.
+CSP_DIRECTIVES = {
+    "default-src": "'self'",
+    "script-src": "'self'",
+    "style-src": "'self'",
+    # data: images never leave the page (Swagger UI's stylesheet draws its icons with them).
+    "img-src": "'self' data:",
+    "font-src": "'self'",
+    "connect-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'none'",
+    "form-action": "'self'",
+}
 
 # --- Logging: never the client address --------------------------------------
 LOGGING = {
@@ -341,7 +382,11 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI would otherwise send the schema's address to validator.swagger.io for a badge.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     # One name for a choice set that several fields use (a service's status, an outage's level).
-    "ENUM_NAME_OVERRIDES": {"Level": "reports.models.Level"},
+    "ENUM_NAME_OVERRIDES": {
+        "Level": "reports.models.Level",
+        "OfficialLevel": "statuspages.kinds.OfficialLevel",
+        "IncidentStatus": "statuspages.kinds.IncidentStatus",
+    },
 }
 
 # --- OutageHub ----------------------------------------------------------------
@@ -356,6 +401,13 @@ OUTAGEHUB_REPORT_RATE_LIMIT = envrate("OUTAGEHUB_REPORT_RATE_LIMIT", "10/min")
 OUTAGEHUB_READ_RATE_LIMIT = envrate("OUTAGEHUB_READ_RATE_LIMIT", "600/min")
 # A reporter is counted once per service within this many seconds.
 OUTAGEHUB_REPORT_COOLDOWN_SECONDS = envnatural("OUTAGEHUB_REPORT_COOLDOWN_SECONDS", 15 * 60)
+# Reports one network (an IPv4 /24, an IPv6 /48) may file, all its addresses together: high, since
+# a carrier-grade NAT puts many people behind few addresses; it stops one network flooding.
+OUTAGEHUB_NETWORK_REPORT_RATE_LIMIT = envrate("OUTAGEHUB_NETWORK_REPORT_RATE_LIMIT", "300/min")
+# Reporters one network (an IPv4 /24, an IPv6 /48) counts as per service per cooldown; further
+# reporters from it are stored, flagged (Report.network_flagged) and not counted, so many
+# addresses of one network reporting in lockstep cannot open an outage on their own. 0: no cap.
+OUTAGEHUB_REPORTERS_PER_NETWORK = envnatural("OUTAGEHUB_REPORTERS_PER_NETWORK", 3)
 # Reporters one client address (an IPv4 address, an IPv6 /64) counts as per service per
 # cooldown, whatever user agents it sends: a household or office behind one address
 # counts several people, one machine faking user agents no more. 0: no cap.
@@ -409,6 +461,19 @@ PROBES_CA_FILE = os.environ.get("OUTAGEHUB_PROBES_CA_FILE", "")
 # Resolvers for DNS checks ("ip" or "ip:port", comma-separated); empty: the system's.
 PROBES_DNS_NAMESERVERS = envlist("OUTAGEHUB_PROBES_DNS_NAMESERVERS")
 
+# --- Official status pages ------------------------------------------------------
+# Same guard as probes: private, loopback and reserved addresses are refused unless allowed.
+STATUSPAGES_ALLOW_PRIVATE = envbool("OUTAGEHUB_STATUSPAGES_ALLOW_PRIVATE", PROBES_ALLOW_PRIVATE)
+# address:port pairs allowed although private (the demo's fixture server), checked at start.
+STATUSPAGES_ALLOWED_ADDRESSES = envlist("OUTAGEHUB_STATUSPAGES_ALLOWED_ADDRESSES")
+STATUSPAGES_INTERVAL_SECONDS = envint("OUTAGEHUB_STATUSPAGES_INTERVAL_SECONDS", 120)
+if not 60 <= STATUSPAGES_INTERVAL_SECONDS <= 300:
+    raise ImproperlyConfigured("OUTAGEHUB_STATUSPAGES_INTERVAL_SECONDS must be from 60 to 300")
+STATUSPAGES_JITTER_SECONDS = envnatural("OUTAGEHUB_STATUSPAGES_JITTER_SECONDS", 30)
+STATUSPAGES_TIMEOUT_SECONDS = max(envint("OUTAGEHUB_STATUSPAGES_TIMEOUT_SECONDS", 10), 1)
+STATUSPAGES_MAX_BYTES = max(envint("OUTAGEHUB_STATUSPAGES_MAX_BYTES", 8 * 1024 * 1024), 1024)
+STATUSPAGES_STALE_SECONDS = envnatural("OUTAGEHUB_STATUSPAGES_STALE_SECONDS", 900)
+
 CELERY_BEAT_SCHEDULE = {
     # Often: a cooldown row holds a reporter hash, which should not outlive the cooldown by much.
     "prune-cooldowns": {"task": "reports.tasks.reports_prune_cooldowns", "schedule": 300.0},
@@ -423,7 +488,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(envint("OUTAGEHUB_DETECTION_INTERVAL_SECONDS", 30)),
     },
     "webhooks-resend-stale": {"task": "reports.tasks.webhooks_resend_stale", "schedule": 300.0},
+    # Likely upstream causes of recent outages (reports/outages/attribution.py).
+    "attribution-tick": {
+        "task": "reports.tasks.attribution_tick",
+        "schedule": float(envint("OUTAGEHUB_ATTRIBUTION_INTERVAL_SECONDS", 60)),
+    },
     "probes-rollup-and-prune": {"task": "probes.tasks.probes_rollup_and_prune", "schedule": 900.0},
+    "statuspages-poll-due": {"task": "statuspages.tasks.statuspages_poll_due", "schedule": 60.0},
 }
 if OUTAGEHUB_INTAKE_REDIS_URL:
     # Write-behind intake: queued reports reach PostgreSQL within a couple of seconds. A drain

@@ -7,7 +7,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path, re_path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.defaults import server_error
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from outagehub.api.errors import error_body
 from outagehub.health import healthz
@@ -28,13 +28,19 @@ class SchemaView(SpectacularAPIView):
 
 
 urlpatterns = [
-    path("admin/", admin.site.urls),
+    path(settings.OUTAGEHUB_ADMIN_PATH, admin.site.urls),  # "admin/" unless OUTAGEHUB_ADMIN_PATH says otherwise
     # Answered by HealthCheckMiddleware before routing; listed for reverse("healthz").
     path("healthz", healthz, name="healthz"),
     path("api/v1/schema/", SchemaView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # The split view serves its start-up script as a file: the Content-Security-Policy forbids inline ones.
+    path(
+        "api/docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="schema", template_name="reports/api/swagger_ui.html"),
+        name="api-docs",
+    ),
     path("api/v1/", include("reports.api.urls")),
     path("api/v1/", include("probes.urls")),
+    path("api/v1/", include("statuspages.urls")),
     # Unknown /api/ paths answer in JSON, whatever DEBUG says (even with a newline in the path: [\s\S], not .).
     re_path(r"^api/(?P<rest>[\s\S]*)$", api_not_found),
     path("", include("reports.web.urls")),

@@ -4,5 +4,7 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from outagehub.bodies import ChunkedBodyMiddleware
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "outagehub.settings")
-application = get_wsgi_application()
+application = ChunkedBodyMiddleware(get_wsgi_application())

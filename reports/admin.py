@@ -37,14 +37,34 @@ def show_comments(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Repo
 
 @admin.register(Report)
 class ReportAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "service", "issue_type", "counted", "channel", "country", "comment", "comment_state")
-    list_filter = ("comment_state", "counted", "channel", "service")
+    list_display = (
+        "created_at",
+        "service",
+        "issue_type",
+        "counted",
+        "network_flagged",
+        "channel",
+        "country",
+        "comment",
+        "comment_state",
+    )
+    # "pending": comments the link and repetition filter held back, waiting for a moderator.
+    list_filter = ("comment_state", "counted", "network_flagged", "channel", "service")
     search_fields = ("comment",)
     date_hierarchy = "created_at"
     list_select_related = ("service", "issue_type")
     actions = [hide_comments, show_comments]
     # Reports are evidence: only their comment's visibility is editable.
-    readonly_fields = ("service", "issue_type", "created_at", "comment", "country", "channel", "counted")
+    readonly_fields = (
+        "service",
+        "issue_type",
+        "created_at",
+        "comment",
+        "country",
+        "channel",
+        "counted",
+        "network_flagged",
+    )
     fields = (*readonly_fields, "comment_state")
 
     def has_add_permission(self, request: HttpRequest) -> bool:

@@ -27,7 +27,22 @@ def test_production_refuses_to_start_without_a_real_secret_key(secret, tmp_path)
     assert "SECRET_KEY must be set" in result.stderr
 
 
-def test_deploy_check_is_clean_with_production_settings(tmp_path):
+@pytest.mark.parametrize(
+    "deployment",
+    [
+        {},
+        # Behind a TLS-terminating proxy, with the admin moved and the limits tightened.
+        {
+            "OUTAGEHUB_BEHIND_TLS_PROXY": "1",
+            "OUTAGEHUB_TRUSTED_PROXIES": "10.0.0.0/8",
+            "OUTAGEHUB_ADMIN_PATH": "ops/admin-4c1f/",
+            "OUTAGEHUB_ADMIN_LOGIN_RATE_LIMIT": "5/hour",
+            "OUTAGEHUB_MAX_BODY_BYTES": "32768",
+        },
+    ],
+    ids=["direct", "behind a proxy"],
+)
+def test_deploy_check_is_clean_with_production_settings(tmp_path, deployment):
     result = manage(
         "check",
         "--deploy",
@@ -37,6 +52,7 @@ def test_deploy_check_is_clean_with_production_settings(tmp_path):
         SECRET_KEY="a-long-random-production-secret-9f8e7d6c5b4a3928171605f4e3d2c1b0a",
         ALLOWED_HOSTS="outagehub.example",
         OUTAGEHUB_DATA_DIR=str(tmp_path),
+        **deployment,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
@@ -59,6 +75,11 @@ def test_bad_boolean_in_the_environment_is_named(tmp_path):
         ("OUTAGEHUB_REPORTERS_PER_ADDRESS", "many", "must be an integer"),
         # A reset detector relearns 14 days from raw reports: they must outlive that.
         ("OUTAGEHUB_REPORT_RETENTION_DAYS", "7", "must be 0 (keep all) or at least 15"),
+        ("OUTAGEHUB_REPORTERS_PER_NETWORK", "-1", "must be 0 or more"),
+        ("OUTAGEHUB_NETWORK_REPORT_RATE_LIMIT", "300", "requests per s, min, hour or day"),
+        ("OUTAGEHUB_ADMIN_LOGIN_RATE_LIMIT", "often", "requests per s, min, hour or day"),
+        ("OUTAGEHUB_MAX_BODY_BYTES", "64k", "must be an integer"),
+        ("OUTAGEHUB_ADMIN_PATH", "admin?x=1", "must be a URL path"),
     ],
 )
 def test_a_setting_that_would_fail_every_request_stops_the_process_instead(tmp_path, name, value, needle):

@@ -19,10 +19,9 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 
 from catalog.models import Service
-from reports.intake import throttles
 from reports.intake.identity import client_ip
 from reports.intake.services import IntakeUnavailable, ReportDraft, report_submit
-from reports.intake.throttles import ReportRateThrottle
+from reports.intake.throttles import ReportRateThrottle, release_request
 from reports.models import COMMENT_MAX_LENGTH, Channel, Report
 
 FIELDS = frozenset({"issue_type", "comment", "country"})
@@ -112,33 +111,19 @@ def report_post_fast(request: HttpRequest, slug: str) -> HttpResponse | None:
     fields = _fields(request)
     if fields is None:
         return None
-    throttle = ReportRateThrottle()
-    if not throttle.allow_request(request, None):
-        return None
+    if not ReportRateThrottle().allow_request(request, None):
+        return None  # over the limit: the long way answers the 429 (a refusal reserves nothing)
     try:
         result = _submit(request, slug, fields)
     except (Service.DoesNotExist, ValidationError, IntakeUnavailable):
-        _give_back(request)
-        return None  # refused, nothing stored: the long way answers with its error body
-    _taken(throttle, request)  # only reports taken count against the limit
+        # Refused, nothing stored: give back the place the check reserved, and the long way
+        # (which checks the limit again) answers with its error body.
+        release_request(request)
+        return None
+    # Taken: the place the check reserved stays taken (only reports taken count against the limit).
     if isinstance(result, ReportDraft):
         return _json(queued_body(slug, result), 202)
     return _json(report_body(result), 201)
-
-
-# The limiter either records a report once taken (`record`) or reserves its place when it checks
-# and is given it back when the report is refused (`release_request`): both are honoured, so a
-# request handed to the DRF view is checked there once, not twice.
-def _taken(throttle: ReportRateThrottle, request: HttpRequest) -> None:
-    record = getattr(throttle, "record", None)
-    if record is not None:
-        record(request)
-
-
-def _give_back(request: HttpRequest) -> None:
-    release = getattr(throttles, "release_request", None)
-    if release is not None:
-        release(request)
 
 
 def _submit(request: HttpRequest, slug: str, fields: dict[str, str]) -> Report | ReportDraft:

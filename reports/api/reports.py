@@ -23,7 +23,7 @@ from reports.api.fastpath import report_post_fast
 from reports.detection.detector import Problem
 from reports.intake.identity import client_ip
 from reports.intake.services import IntakeUnavailable, ReportDraft, report_submit
-from reports.intake.throttles import ReadRateThrottle, ReportRateThrottle
+from reports.intake.throttles import ReadRateThrottle, ReportRateThrottle, release_request
 from reports.models import COMMENT_MAX_LENGTH, Channel, Level, NotCountedReason
 from reports.selectors.status import (
     ReportCounts,
@@ -182,6 +182,8 @@ class ReportCreateApi(APIView):
 
     # Reads (an OPTIONS) under the read limit like any other view; reports under their own.
     throttle_classes = [ReadRateThrottle, ReportRateThrottle]
+    # A report is under 1 KB; 500 characters of comment escaped as \uXXXX pairs stay under 8.
+    max_body_bytes = 8 * 1024
 
     class InputSerializer(StrictSerializer):
         class Meta:
@@ -213,7 +215,8 @@ class ReportCreateApi(APIView):
             allow_null=True,
             help_text="Null when counted; `cooldown`: this reporter already reported the service within "
             "the cooldown (OUTAGEHUB_REPORT_COOLDOWN_SECONDS); `address_cap`: the client address already "
-            "counts as many reporters as allowed (OUTAGEHUB_REPORTERS_PER_ADDRESS).",
+            "counts as many reporters as allowed (OUTAGEHUB_REPORTERS_PER_ADDRESS); `network_cap`: its network "
+            "(an IPv4 /24, an IPv6 /48) does (OUTAGEHUB_REPORTERS_PER_NETWORK).",
         )
         counts_again_at = serializers.DateTimeField(
             allow_null=True,
@@ -239,8 +242,8 @@ class ReportCreateApi(APIView):
 
     def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
         response = super().finalize_response(request, response, *args, **kwargs)
-        if request.method == "POST" and status.is_success(response.status_code):
-            ReportRateThrottle().record(request)  # only reports taken count against the limit
+        if not status.is_success(response.status_code):
+            release_request(request)  # only reports taken count against the limit
         return response
 
     @extend_schema(

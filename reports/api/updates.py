@@ -55,6 +55,7 @@ class OutageUpdateSerializer(serializers.Serializer):
 
 
 class OutageUpdatesApi(generics.ListAPIView):
+    max_body_bytes = 16 * 1024  # a 1,000-character message, escaped, with room to spare
     """Status updates on an outage from the service's team, oldest first.
 
     Anyone may read them. Posting needs an API key with the `service-updates` scope, for this

@@ -133,6 +133,7 @@ class WebhookPagination(ExampleLinks, PageNumberPagination):
     get=extend_schema(responses={200: WebhookSerializer(many=True), **AUTH_ERRORS}, examples=examples.WEBHOOK_LIST)
 )
 class WebhookListApi(OwnWebhookMixin, generics.ListAPIView):
+    max_body_bytes = 16 * 1024  # a URL, a few events and services
     """The webhooks of the API key sent (scope `webhooks`), newest first; POST subscribes a URL.
 
     Deliveries are POSTed as JSON and signed as Standard Webhooks (standardwebhooks.com) has it:

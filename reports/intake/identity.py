@@ -38,6 +38,10 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 # In OUTAGEHUB_TRUSTED_PROXIES: trust a peer connected over a unix socket.
 UNIX_SOCKET = "unix"
 IPV6_CLIENT_PREFIX = 64  # bits of an IPv6 address that identify one client
+# Bits that identify one network, for per-network limits: an IPv4 /24 and an IPv6 /48 are the
+# smallest blocks routed on the Internet, commonly one site, office or hosting customer.
+IPV4_NETWORK_PREFIX = 24
+IPV6_NETWORK_PREFIX = 48
 
 logger = logging.getLogger(__name__)
 _warned_unknown_client = threading.Event()
@@ -189,3 +193,34 @@ def address_key(ip: IPAddress | None) -> str:
     """A short keyed hash of a client (see client_subject), for rate-limit cache keys."""
     secret = settings.OUTAGEHUB_REPORTER_SALT_SECRET.encode()
     return hmac.new(secret, f"ratelimit:{client_subject(ip)}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def client_network(ip: IPAddress | None) -> str | None:
+    """The network a client is in for per-network limits (an IPv4 /24, an IPv6 /48); None if unknown."""
+    if ip is None:
+        return None
+    prefix = IPV6_NETWORK_PREFIX if ip.version == 6 else IPV4_NETWORK_PREFIX
+    return str(ipaddress.ip_network((ip, prefix), strict=False))
+
+
+def network_slot_hashes(ip: IPAddress | None, now: dt.datetime, slots: int) -> list[str]:
+    """Hashes naming today's first `slots` reporter slots of a client's network (see client_network).
+
+    Like address_slot_hashes one level up: each counted reporter must also claim one of its
+    network's slots, so one /24 or /48 counts as at most `slots` reporters per service per
+    cooldown, however many addresses it reports from. Empty for an unknown client.
+    """
+    network = client_network(ip)
+    if network is None:
+        return []
+    salt = daily_salt(now.astimezone(dt.UTC).date())
+    return [hmac.new(salt, f"network-slot\n{network}\n{i}".encode(), hashlib.sha256).hexdigest() for i in range(slots)]
+
+
+def network_key(ip: IPAddress | None) -> str | None:
+    """A short keyed hash of a client's network (see client_network), for rate-limit keys; None if unknown."""
+    network = client_network(ip)
+    if network is None:
+        return None
+    secret = settings.OUTAGEHUB_REPORTER_SALT_SECRET.encode()
+    return hmac.new(secret, f"ratelimit-network:{network}".encode(), hashlib.sha256).hexdigest()[:32]

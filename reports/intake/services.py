@@ -19,8 +19,9 @@ from redis.exceptions import RedisError
 from catalog.models import IssueType, Service
 from catalog.selectors import issue_type_keys, service_get
 from reports.intake import geo, writebehind
-from reports.intake.identity import IPAddress, address_slot_hashes, reporter_hashes
-from reports.models import COMMENT_MAX_LENGTH, Channel, NotCountedReason, Report, ReporterCooldown
+from reports.intake.identity import IPAddress, address_slot_hashes, network_slot_hashes, reporter_hashes
+from reports.intake.moderation import comment_state_for
+from reports.models import COMMENT_MAX_LENGTH, Channel, CommentState, NotCountedReason, Report, ReporterCooldown
 
 logger = logging.getLogger(__name__)
 
@@ -84,8 +85,24 @@ def _cooldown_end(*, service: Service, hashes: list[str], now: dt.datetime) -> d
     return running.aggregate(until=Max("counted_until"))["until"] or now
 
 
+def _claim_any(*, service: Service, keys: list[str], now: dt.datetime, cooldown: dt.timedelta) -> bool:
+    """Claim one of `keys` not cooling down; False when all are. One read first, so a full set costs one query."""
+    taken = set(
+        ReporterCooldown.objects.filter(service=service, reporter__in=keys, counted_until__gt=now).values_list(
+            "reporter", flat=True
+        )
+    )
+    return any(_claim(service=service, key=key, now=now, cooldown=cooldown) for key in keys if key not in taken)
+
+
 def _claim_count(
-    *, service: Service, hashes: list[str], slots: list[str], now: dt.datetime, cooldown: dt.timedelta
+    *,
+    service: Service,
+    hashes: list[str],
+    slots: list[str],
+    now: dt.datetime,
+    cooldown: dt.timedelta,
+    network_slots: list[str] | None = None,
 ) -> Counting:
     """Whether this report counts: its reporter is not cooling down, and its address has a free slot.
 
@@ -106,6 +123,10 @@ def _claim_count(
     if slots and not any(_claim(service=service, key=slot, now=now, cooldown=cooldown) for slot in slots):
         # Its own cooldown, just started, ends first: at the earliest it counts again then.
         return Counting(counted=False, reason=NotCountedReason.ADDRESS_CAP, counts_again_at=now + cooldown)
+    # Then its network's (see OUTAGEHUB_REPORTERS_PER_NETWORK): many addresses of one /24 or /48
+    # count as at most len(network_slots) reporters, so they cannot fake a spike on their own.
+    if network_slots and not _claim_any(service=service, keys=network_slots, now=now, cooldown=cooldown):
+        return Counting(counted=False, reason=NotCountedReason.NETWORK_CAP, counts_again_at=now + cooldown)
     return Counting(counted=True)
 
 
@@ -125,6 +146,9 @@ class ReportDraft:
     created_at: dt.datetime
     reporter_hashes: tuple[str, ...]
     address_slots: tuple[str, ...]
+    # Defaults: a message queued before these existed still reads.
+    network_slots: tuple[str, ...] = ()
+    comment_state: str = CommentState.VISIBLE  # PENDING: held by the link and repetition filter
 
     def to_message(self) -> dict[str, Any]:
         """JSON for a Celery message."""
@@ -135,6 +159,7 @@ class ReportDraft:
         fields = {**message, "created_at": dt.datetime.fromisoformat(message["created_at"])}
         fields["reporter_hashes"] = tuple(fields["reporter_hashes"])
         fields["address_slots"] = tuple(fields["address_slots"])
+        fields["network_slots"] = tuple(fields.get("network_slots", ()))
         return cls(**fields)
 
 
@@ -161,6 +186,7 @@ def report_draft(
     per_address = settings.OUTAGEHUB_REPORTERS_PER_ADDRESS
     # No cap without an address: "unknown" would make every such client share one address.
     slots = address_slot_hashes(client, now, per_address) if client is not None and per_address else []
+    network_slots = network_slot_hashes(client, now, settings.OUTAGEHUB_REPORTERS_PER_NETWORK)
     return ReportDraft(
         service=service,
         issue_type=issue_type_key,
@@ -170,6 +196,8 @@ def report_draft(
         created_at=now,
         reporter_hashes=tuple(reporter_hashes(client, user_agent, now, cooldown)),
         address_slots=tuple(slots),
+        network_slots=tuple(network_slots),
+        comment_state=comment_state_for(comment),
     )
 
 
@@ -193,6 +221,7 @@ def _report_store(
         slots=list(draft.address_slots),
         now=draft.created_at,
         cooldown=cooldown,
+        network_slots=list(draft.network_slots),
     )
     report = Report.objects.create(
         id=report_id,
@@ -200,9 +229,11 @@ def _report_store(
         issue_type=issue_type,
         created_at=draft.created_at,
         comment=draft.comment,
+        comment_state=draft.comment_state,
         country=draft.country,
         channel=draft.channel,
         counted=counting.counted,
+        network_flagged=counting.reason == NotCountedReason.NETWORK_CAP,
     )
     report.not_counted_reason, report.counts_again_at = counting.reason, counting.counts_again_at
     return report
@@ -334,21 +365,21 @@ def report_take(
         comment=draft.comment,
         country=draft.country,
         channel=draft.channel,
+        comment_state=draft.comment_state,
         counted=False,  # decided in Redis, below
     )
-    # A draft may carry more than this module sets (a held comment's state, network slots).
-    report.comment_state = getattr(draft, "comment_state", report.comment_state)
     try:
         verdict = writebehind.report_append(
             report=report,
             reporter_hashes=draft.reporter_hashes,
             address_slots=draft.address_slots,
-            network_slots=tuple(getattr(draft, "network_slots", ())),
+            network_slots=draft.network_slots,
         )
     except (RedisError, OSError) as exc:
         logger.warning("intake stream unavailable (%s): storing a report synchronously", type(exc).__name__)
         return _report_store_once(entry=entry, issue_type=issue_type, draft=draft, report_id=report.pk)
     report.counted = verdict.counted
+    report.network_flagged = verdict.reason == NotCountedReason.NETWORK_CAP  # as report_create stores it
     report.not_counted_reason, report.counts_again_at = verdict.reason, verdict.counts_again_at
     return report
 

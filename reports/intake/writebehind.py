@@ -246,7 +246,7 @@ def _rows(entries: list[tuple[bytes, dict[bytes, bytes]]]) -> list[dict[str, Any
             row = json.loads(f[b"row"])
             row["counted"] = f[b"counted"] == b"1"
             # What Redis decided, as report_create stores it: counted, and a network cap flagged.
-            row["network_flagged"] = f.get(b"reason") == b"network_cap"
+            row["network_flagged"] = f.get(b"reason") == NotCountedReason.NETWORK_CAP.encode()
         except (KeyError, ValueError):
             # Not an entry this code wrote: it could never be stored, and retrying it would block
             # every entry behind it. Logged whole (it holds no address or hash) and acknowledged.
@@ -272,8 +272,7 @@ def _insert(rows: list[dict[str, Any]]) -> int:
     params: list[Any] = []
     for row in kept:
         for column, field in columns:
-            # A column added after the entry was queued gets its default, as a fresh report would
-            # (keys the model does not have, like a flag of a later version, are ignored).
+            # A column added after the entry was queued gets its default, as a fresh report would.
             value = row[column] if column in row else field.get_default()
             if isinstance(value, str) and field.get_internal_type() == "DateTimeField":
                 value = dt.datetime.fromisoformat(value)

@@ -10,7 +10,9 @@ from reports.models.keys import (
     OutageUpdate,
     api_key_hash,
 )
+from reports.models.limits import RateLimitLog
 from reports.models.outages import (
+    CauseStatus,
     Confidence,
     CountryHour,
     DetectorState,
@@ -42,6 +44,7 @@ __all__ = [
     "WEBHOOK_URL_MAX_LENGTH",
     "ApiKey",
     "ApiKeyScope",
+    "CauseStatus",
     "Channel",
     "CommentState",
     "Confidence",
@@ -55,6 +58,7 @@ __all__ = [
     "OutageEvent",
     "OutageStatus",
     "OutageUpdate",
+    "RateLimitLog",
     "Report",
     "ReportMinute",
     "ReporterCooldown",

@@ -21,11 +21,14 @@ class Channel(models.TextChoices):
 class NotCountedReason(models.TextChoices):
     COOLDOWN = "cooldown", "The reporter reported this service within the cooldown"
     ADDRESS_CAP = "address_cap", "The client address already counts as many reporters as allowed"
+    NETWORK_CAP = "network_cap", "The client's network (/24, /48) already counts as many reporters as allowed"
 
 
 class CommentState(models.TextChoices):
     VISIBLE = "visible", "Visible"
     HIDDEN = "hidden", "Hidden"
+    # Held back by intake's link and repetition filter (reports/intake/moderation.py) until a moderator shows it.
+    PENDING = "pending", "Pending moderation"
 
 
 class Report(models.Model):
@@ -45,6 +48,10 @@ class Report(models.Model):
     country = models.CharField(max_length=2, blank=True, help_text="ISO 3166-1 alpha-2, empty if unknown.")
     channel = models.CharField(max_length=3, choices=Channel.choices)
     counted = models.BooleanField()
+    # Its network (/24, /48) already counted as many reporters as allowed: stored, never counted, so
+    # a coordinated spike from one network cannot open an outage (reports/intake/services.py).
+    # db_default: bulk writers that omit the column store False.
+    network_flagged = models.BooleanField(default=False, db_default=False)
 
     # Not stored: set by intake on the report it has just filed, for the answer to its sender.
     not_counted_reason: str | None = None  # a NotCountedReason, None when counted

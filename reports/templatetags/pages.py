@@ -15,9 +15,13 @@ from typing import Any
 from django import template
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
-from reports.models import EventKind, Level, OutageEvent, UpdateState
+from reports.detection.attribution import cause_text
+from reports.models import EventKind, Level, Outage, OutageEvent, UpdateState
 from reports.web.charts import one_decimal
+from statuspages.kinds import IncidentStatus
 
 register = template.Library()
 
@@ -40,6 +44,53 @@ def utc_time(value: dt.datetime | None, style: str = "datetime") -> str:
     )
 
 
+# Within this of now, "since 15:05" is unambiguous; before it, the date is needed too.
+SINCE_TIME_ONLY = dt.timedelta(hours=12)
+
+
+@register.simple_tag
+def utc_since(value: dt.datetime | None) -> str:
+    """utc_time for a "since": the time alone within SINCE_TIME_ONLY of now, else with its date."""
+    if value is None:
+        return ""
+    return utc_time(value, "time" if timezone.now() - value < SINCE_TIME_ONLY else "datetime")
+
+
+@register.filter
+def utc_datetime(value: dt.datetime | None) -> str:
+    """utc_time as a filter, for a time inside {% blocktranslate %}."""
+    return utc_time(value)
+
+
+@register.filter
+def utc_clock(value: dt.datetime | None) -> str:
+    """utc_time's "time" style ("15:05 UTC") as a filter."""
+    return utc_time(value, "time")
+
+
+@register.filter
+def live_number(value: object, name: str) -> str:
+    """A number the live script updates in place: <span data-n-NAME>value</span>."""
+    return format_html('<span data-n-{}="">{}</span>', name, value)
+
+
+@register.filter
+def join_and(items: list[str]) -> str:
+    """'payment', 'payment and server', 'login, payment and server'."""
+    items = [str(i) for i in items]
+    if len(items) < 2:
+        return "".join(items)
+    return _("%(list)s and %(last)s") % {"list": ", ".join(items[:-1]), "last": items[-1]}
+
+
+@register.filter
+def iso_utc(value: dt.datetime | None) -> str:
+    """ISO 8601 in UTC with a Z ("2026-11-20T15:00:00Z"), as the API writes times; "" for None."""
+    if value is None:
+        return ""
+    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
 @register.filter
 def duration_until(start: dt.datetime | None, end: dt.datetime | None) -> str:
     """How long from `start` to `end` (or to now, for what is still going on), in words."""
@@ -51,15 +102,16 @@ def duration_until(start: dt.datetime | None, end: dt.datetime | None) -> str:
 def duration_text(delta: dt.timedelta) -> str:
     """'under a minute', '45 min', '1 h 5 min', '2 d 3 h': two units at most, rounded down."""
     if delta < MINUTE:
-        return "under a minute"
+        return _("under a minute")
     days, rest = divmod(delta, DAY)
     hours, rest = divmod(rest, HOUR)
     minutes = rest // MINUTE
+    values = {"days": days, "hours": hours, "minutes": minutes}
     if days:
-        return f"{days} d {hours} h" if hours else f"{days} d"
+        return (_("%(days)s d %(hours)s h") if hours else _("%(days)s d")) % values
     if hours:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    return f"{minutes} min"
+        return (_("%(hours)s h %(minutes)s min") if minutes else _("%(hours)s h")) % values
+    return _("%(minutes)s min") % values
 
 
 @register.simple_tag
@@ -76,27 +128,32 @@ def event_sentence(kind: str, data: Mapping[str, Any], labels: Mapping[str, str]
     sentence = _SENTENCES.get(kind)
     if sentence is not None:
         return sentence(data, labels)
-    return EventKind(kind).label + "." if kind in EventKind.values else "Event."
+    return _("%(event)s.") % {"event": EventKind(kind).label} if kind in EventKind.values else _("Event.")
 
 
 def _opened(data: Mapping[str, Any], labels: Mapping[str, str]) -> str:
     if data.get("by") == "probes":
-        return "Outage opened: a monitoring probe found the service down."
+        return _("Outage opened: a monitoring probe found the service down.")
     numbers = _numbers(data)
-    return f"Outage opened on user reports: {numbers}." if numbers else "Outage opened on user reports."
+    if numbers:
+        return _("Outage opened on user reports: %(numbers)s.") % {"numbers": numbers}
+    return _("Outage opened on user reports.")
 
 
 def _reopened(data: Mapping[str, Any], labels: Mapping[str, str]) -> str:
     if data.get("by") == "probes":
-        return "Reopened: a monitoring probe found the service down again."
+        return _("Reopened: a monitoring probe found the service down again.")
     numbers = _numbers(data)
-    return "Reopened: reports rose again soon after it was resolved" + (f" ({numbers})." if numbers else ".")
+    if numbers:
+        return _("Reopened: reports rose again soon after it was resolved (%(numbers)s).") % {"numbers": numbers}
+    return _("Reopened: reports rose again soon after it was resolved.")
 
 
 def _level_changed(data: Mapping[str, Any], labels: Mapping[str, str]) -> str:
-    numbers = _numbers(data)
-    change = f"Level changed from {_level(data.get('from'))} to {_level(data.get('to'))}"
-    return change + (f": {numbers}." if numbers else ".")
+    values = {"old": _level(data.get("from")), "new": _level(data.get("to")), "numbers": _numbers(data)}
+    if values["numbers"]:
+        return _("Level changed from %(old)s to %(new)s: %(numbers)s.") % values
+    return _("Level changed from %(old)s to %(new)s.") % values
 
 
 def _probe_down(data: Mapping[str, Any], labels: Mapping[str, str]) -> str:
@@ -105,43 +162,75 @@ def _probe_down(data: Mapping[str, Any], labels: Mapping[str, str]) -> str:
     regions = evidence.get("regions") if isinstance(evidence, dict) else None
     if isinstance(regions, dict) and regions:
         down = sum(1 for state in regions.values() if state == "down")
-        return f"{_probe(data)} found the service down ({down} of {len(regions)} regions)."
-    return f"{_probe(data)} found the service down."
+        values = {"probe": _probe(data), "down": down, "regions": len(regions)}
+        return _("%(probe)s found the service down (%(down)s of %(regions)s regions).") % values
+    return _("%(probe)s found the service down.") % {"probe": _probe(data)}
 
 
 def _probe_up(data: Mapping[str, Any], labels: Mapping[str, str]) -> str:
-    return f"{_probe(data)} found the service up again."
+    return _("%(probe)s found the service up again.") % {"probe": _probe(data)}
 
 
 def _peak(data: Mapping[str, Any], labels: Mapping[str, str]) -> str:
     count, expected = _int(data.get("count")), _float(data.get("expected"))
     if count is None:
-        return "Reports peaked."
-    against = f", against {one_decimal(expected)} expected" if expected is not None else ""
-    return f"Reports peaked: {count} in one minute{against}."
+        return _("Reports peaked.")
+    if expected is None:
+        return _("Reports peaked: %(count)s in one minute.") % {"count": count}
+    return _("Reports peaked: %(count)s in one minute, against %(expected)s expected.") % {
+        "count": count,
+        "expected": one_decimal(expected),
+    }
 
 
 def _issue_mix_changed(data: Mapping[str, Any], labels: Mapping[str, str]) -> str:
     before, after = _label(data.get("from"), labels), _label(data.get("to"), labels)
     if before and after:
-        return f"The most reported problem changed from {before} to {after}."
-    return "The most reported problem changed."
+        return _("The most reported problem changed from %(old)s to %(new)s.") % {"old": before, "new": after}
+    return _("The most reported problem changed.")
 
 
 def _resolved(data: Mapping[str, Any], labels: Mapping[str, str]) -> str:
     since = _time(data.get("back_to_normal_at"))
-    return f"Resolved: reports back to normal since {since:%H:%M} UTC." if since else "Resolved."
+    if since:
+        return _("Resolved: reports back to normal since %(time)s UTC.") % {"time": f"{since:%H:%M}"}
+    return _("Resolved.")
 
 
 def _status_update(data: Mapping[str, Any], labels: Mapping[str, str]) -> str:
-    author = str(data.get("author") or "The service's team")
+    author = str(data.get("author") or _("The service's team"))
     state = data.get("state")
     label = UpdateState(state).label.lower() if state in UpdateState.values else ""
-    return f"{author} posted a status update: {label}." if label else f"{author} posted a status update."
+    if label:
+        return _("%(author)s posted a status update: %(state)s.") % {"author": author, "state": label}
+    return _("%(author)s posted a status update.") % {"author": author}
+
+
+def _official_update(data: Mapping[str, Any], labels: Mapping[str, str]) -> str:
+    page = _("%(service)s's status page") % {"service": data.get("service") or _("The service")}
+    title, body = str(data.get("title") or ""), str(data.get("body") or "")
+    status = data.get("status")
+    state = IncidentStatus(status).label.lower() if status in IncidentStatus.values else ""
+    said = f"{title} ({state})" if title and state else title or state or _("updated")
+    return f"{page}: {said}" + (f": {body[:200]}" if body else ".")
+
+
+def _silent_outage(data: Mapping[str, Any], labels: Mapping[str, str]) -> str:
+    service = data.get("service") or _("the service")
+    return _(
+        "Silent outage: reports and probes agree, but %(service)s's status page says everything is operational."
+    ) % {"service": service}
+
+
+@register.simple_tag
+def cause_summary(outage: Outage) -> str:
+    """ "Likely caused by Cloudflare (7 of 9 dependent services affected, ...)" for an outage with a cause."""
+    return cause_text(outage.cause_evidence if isinstance(outage.cause_evidence, dict) else {})
 
 
 _SENTENCES: dict[str, Callable[[Mapping[str, Any], Mapping[str, str]], str]] = {
-    EventKind.REPORTS_RISING: lambda data, labels: "Reports started rising above the usual level.",
+    EventKind.CAUSE: lambda data, labels: cause_text(data) + ".",
+    EventKind.REPORTS_RISING: lambda data, labels: _("Reports started rising above the usual level."),
     EventKind.OPENED: _opened,
     EventKind.REOPENED: _reopened,
     EventKind.LEVEL_CHANGED: _level_changed,
@@ -151,6 +240,8 @@ _SENTENCES: dict[str, Callable[[Mapping[str, Any], Mapping[str, str]], str]] = {
     EventKind.ISSUE_MIX_CHANGED: _issue_mix_changed,
     EventKind.RESOLVED: _resolved,
     EventKind.STATUS_UPDATE: _status_update,
+    EventKind.OFFICIAL_UPDATE: _official_update,
+    EventKind.SILENT_OUTAGE: _silent_outage,
 }
 
 
@@ -161,17 +252,22 @@ def _numbers(data: Mapping[str, Any]) -> str:
     if actual is None or expected is None or not window:
         return ""
     # The detector stores the window as a float (15.0): whole minutes read without the ".0".
-    span = "1 minute" if window == 1 else f"{window:g} minutes"
-    return f"{actual} report{'' if actual == 1 else 's'} in {span}, {one_decimal(expected)} expected"
+    span = _("1 minute") if window == 1 else _("%(minutes)s minutes") % {"minutes": f"{window:g}"}
+    reports = ngettext("%(count)s report", "%(count)s reports", actual) % {"count": actual}
+    return _("%(reports)s in %(span)s, %(expected)s expected") % {
+        "reports": reports,
+        "span": span,
+        "expected": one_decimal(expected),
+    }
 
 
 def _probe(data: Mapping[str, Any]) -> str:
     name = data.get("name")
-    return f"Monitoring probe “{name}”" if name else "A monitoring probe"
+    return _("Monitoring probe “%(name)s”") % {"name": name} if name else _("A monitoring probe")
 
 
 def _level(value: Any) -> str:
-    return Level(value).label.lower() if value in Level.values else "unknown"
+    return Level(value).label.lower() if value in Level.values else _("unknown")
 
 
 def _label(key: Any, labels: Mapping[str, str]) -> str:
@@ -200,4 +296,4 @@ def level_label(value: str | None) -> str:
 
     Anything else, such as a chart bucket the detector has not processed yet, reads "Not analysed yet".
     """
-    return Level(value).label if value in Level.values else "Not analysed yet"
+    return Level(value).label if value in Level.values else _("Not analysed yet")

@@ -1,6 +1,6 @@
 """Geometry of the public pages' charts: plain values in, SVG coordinates and labels out.
 
-Pure (no ORM, no HTML): the templates draw what these functions compute, so
+Pure (no ORM, no HTML; only gettext for its words): the templates draw what these functions compute, so
 the maths of a chart is unit-tested without a page. All times are UTC.
 Coordinates are in the SVG's own user units (its viewBox), rounded to a
 tenth so the markup stays small.
@@ -15,14 +15,20 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Protocol, TypeVar
 
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
 MINUTE = dt.timedelta(minutes=1)
 HOUR = dt.timedelta(hours=1)
 DAY = dt.timedelta(days=1)
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
-WIDTH, HEIGHT = 720, 220
-# Room for the y labels on the left and the x labels below.
-LEFT, RIGHT, TOP, BOTTOM = 40.0, 16.0, 8.0, 24.0
+WIDTH, HEIGHT = 600, 260
+# The y labels sit inside the plot, above their grid lines (nothing to clip on the left), so the
+# margins only make room for the labels' height: the top one above the plot, the x labels below.
+# A phone shrinks the chart to half its size, so CSS draws the labels larger there (site.css).
+LEFT, RIGHT, TOP, BOTTOM = 4.0, 4.0, 30.0, 34.0
+EDGE_ROOM = 30.0  # half a time label's width at the largest (phone) font size, in viewBox units
 BAR_FILL = 0.8  # share of a bucket's width its bar covers; the rest is the gap between bars
 MAX_Y_TICKS = 4
 MAX_X_TICKS = 8
@@ -83,6 +89,8 @@ class Bar:
 class Tick:
     at: float  # x or y coordinate
     label: str
+    time: dt.datetime | None = None  # an x tick's time (UTC), for relabelling in the visitor's time zone
+    anchor: str = "middle"  # an x label's text-anchor: "start"/"end" at the chart's edges, so none is cut off
 
 
 @dataclass(frozen=True)
@@ -102,6 +110,9 @@ class Chart:
     highlight: tuple[float, float] | None  # (x, width) of the outage, on a chart around one
     unit: str  # "15 minutes", "minute"...
     summary: str  # one or two sentences for screen readers (the SVG's <title>)
+    since: dt.datetime = EPOCH  # start of the first bucket
+    until: dt.datetime = EPOCH  # end of the last bucket
+    size: dt.timedelta = MINUTE  # bucket size
 
     @property
     def plot_height(self) -> float:
@@ -109,7 +120,7 @@ class Chart:
 
     @property
     def x_label_y(self) -> float:
-        return self.bottom + 16
+        return self.bottom  # the labels hang below it by their own height (dy in ems)
 
 
 def report_chart(
@@ -156,12 +167,20 @@ def report_chart(
         expected_path=" ".join(_step_line(run, edges) for run in _runs(expected)),
         band_path=" ".join(_step_area(run, edges) for run in _runs(band)),
         y_ticks=[Tick(y(v), str(v)) for v in range(0, y_max + 1, y_step)],
-        x_ticks=[Tick(x(at), label) for at, label in time_ticks(since, until, MAX_X_TICKS)],
+        x_ticks=[Tick(x(at), label, at, _anchor(x(at), right)) for at, label in time_ticks(since, until, MAX_X_TICKS)],
         y_max=y_max,
         highlight=shade,
         unit=unit_label(size),
         summary=chart_summary(buckets, size),
+        since=since,
+        until=until,
+        size=size,
     )
+
+
+def _anchor(x: float, right: float) -> str:
+    """Where an x label hangs from its tick: centred, or inwards within EDGE_ROOM of either edge."""
+    return "start" if x - LEFT < EDGE_ROOM else "end" if right - x < EDGE_ROOM else "middle"
 
 
 def _bar(b: Bucket, size: dt.timedelta, left: float, slot: float, top: float, bottom: float) -> Bar:
@@ -224,11 +243,16 @@ def time_ticks(since: dt.datetime, until: dt.datetime, max_ticks: int) -> list[t
 
 def unit_label(size: dt.timedelta) -> str:
     """'minute', '15 minutes', 'hour', '2 hours', 'day': how a bucket size reads after "per"."""
-    for unit, name in ((DAY, "day"), (HOUR, "hour"), (MINUTE, "minute")):
+    units = (
+        (DAY, _("day"), ("%(n)s day", "%(n)s days")),
+        (HOUR, _("hour"), ("%(n)s hour", "%(n)s hours")),
+        (MINUTE, _("minute"), ("%(n)s minute", "%(n)s minutes")),
+    )
+    for unit, one, (singular, plural) in units:
         if size % unit == dt.timedelta(0):
             n = size // unit
-            return name if n == 1 else f"{n} {name}s"
-    return f"{int(size.total_seconds())} seconds"
+            return one if n == 1 else ngettext(singular, plural, n) % {"n": n}
+    return _("%(n)s seconds") % {"n": int(size.total_seconds())}
 
 
 def bucket_label(b: Bucket, size: dt.timedelta) -> str:
@@ -238,28 +262,47 @@ def bucket_label(b: Bucket, size: dt.timedelta) -> str:
     """
     end = b.start + size
     when = f"{b.start:%Y-%m-%d %H:%M} to {end:%H:%M}" if size < DAY else f"{b.start:%Y-%m-%d}"
-    text = f"{when} UTC: {b.count} report{'' if b.count == 1 else 's'}"
+    text = ngettext("%(when)s UTC: %(count)s report", "%(when)s UTC: %(count)s reports", b.count) % {
+        "when": when,
+        "count": b.count,
+    }
     if b.expected is not None:
-        text += f", {one_decimal(b.expected)} expected"
+        text += _(", %(expected)s expected") % {"expected": one_decimal(b.expected)}
     if b.band is not None:
-        text += f" (usually {b.band[0]} to {b.band[1]})"
+        text += _(" (usually %(low)s to %(high)s)") % {"low": b.band[0], "high": b.band[1]}
     return text
 
 
 def chart_summary(buckets: Sequence[Bucket], size: dt.timedelta) -> str:
     """The chart in a sentence or two: the window, the total and the busiest bucket against its expectation."""
     if not buckets:
-        return "No data."
+        return _("No data.")
     since, until = buckets[0].start, buckets[-1].start + size
-    window = f"from {since:%Y-%m-%d %H:%M} to {until:%Y-%m-%d %H:%M} UTC"
-    total = sum(b.count for b in buckets)
-    if total == 0:
-        return f"Reports per {unit_label(size)} {window}: none."
+    values: dict[str, object] = {
+        "unit": unit_label(size),
+        "since": f"{since:%Y-%m-%d %H:%M}",
+        "until": f"{until:%Y-%m-%d %H:%M}",
+        "total": sum(b.count for b in buckets),
+    }
+    if values["total"] == 0:
+        return _("Reports per %(unit)s from %(since)s to %(until)s UTC: none.") % values
     peak = max(buckets, key=lambda b: b.count)  # the first of equal peaks
-    expected = f", against {one_decimal(peak.expected)} expected" if peak.expected is not None else ""
+    values.update(peak=peak.count, at=f"{peak.start:%Y-%m-%d %H:%M}")
+    if peak.expected is None:
+        return (
+            _(
+                "Reports per %(unit)s from %(since)s to %(until)s UTC: %(total)s in all. "
+                "The most, %(peak)s, from %(at)s UTC."
+            )
+            % values
+        )
+    values["expected"] = one_decimal(peak.expected)
     return (
-        f"Reports per {unit_label(size)} {window}: {total} in all. "
-        f"The most, {peak.count}, from {peak.start:%Y-%m-%d %H:%M} UTC{expected}."
+        _(
+            "Reports per %(unit)s from %(since)s to %(until)s UTC: %(total)s in all. "
+            "The most, %(peak)s, from %(at)s UTC, against %(expected)s expected."
+        )
+        % values
     )
 
 
@@ -386,7 +429,7 @@ def share_rows(counts: Mapping[str, int], labels: Mapping[str, str], *, limit: i
     if limit is None or len(rows) <= limit:
         return rows
     rest = sum(r.count for r in rows[limit - 1 :])
-    other = ShareRow("", "Other", rest, round(100 * rest / total, 1) if total else 0.0)
+    other = ShareRow("", _("Other"), rest, round(100 * rest / total, 1) if total else 0.0)
     return [*rows[: limit - 1], other]
 
 

@@ -126,6 +126,7 @@ def test_a_repeating_reporter_takes_no_second_slot(settings):
 
 def test_the_cap_can_be_turned_off(settings):
     settings.OUTAGEHUB_REPORTERS_PER_ADDRESS = 0
+    settings.OUTAGEHUB_REPORTERS_PER_NETWORK = 0  # one address is one network too
     shop = make_service()
     assert all(file_report(shop, user_agent=f"browser {i}", now=NOON).counted for i in range(10))
 
@@ -224,9 +225,9 @@ def test_prune_removes_only_expired_cooldowns():
     service = make_service()
     file_report(service, client=ALICE, now=NOON)
     file_report(service, client=BOB, now=NOON + dt.timedelta(minutes=10))
-    # Each counted report holds two cooldowns: its reporter's and its address slot's.
-    assert cooldowns_prune(now=NOON + dt.timedelta(minutes=16)) == 2
-    assert ReporterCooldown.objects.count() == 2
+    # Each counted report holds three cooldowns: its reporter's, its address slot's and its network slot's.
+    assert cooldowns_prune(now=NOON + dt.timedelta(minutes=16)) == 3
+    assert ReporterCooldown.objects.count() == 3
 
 
 @pytest.mark.django_db(transaction=True)

@@ -152,3 +152,27 @@ def test_an_unreadable_entry_is_dropped_and_does_not_block_the_ones_behind_it(wr
     assert writebehind.reports_drain() == 1
     assert Report.objects.get().pk == taken.pk
     assert writebehind.backlog() == 0
+
+
+def test_one_network_counts_as_at_most_its_slots_and_the_rest_is_stored_flagged(settings):
+    import ipaddress
+
+    settings.OUTAGEHUB_REPORTERS_PER_NETWORK = 1
+    make_service()
+    first = submit(client=ipaddress.ip_address("81.2.69.10"))
+    neighbour = submit(client=ipaddress.ip_address("81.2.69.20"))  # same /24
+    assert (first.counted, neighbour.counted, neighbour.not_counted_reason) == (True, False, "network_cap")
+    writebehind.reports_drain()
+    assert Report.objects.get(pk=neighbour.pk).network_flagged is True
+    assert Report.objects.get(pk=first.pk).network_flagged is False
+
+
+def test_a_held_comment_stays_held_through_the_stream():
+    from reports.intake.moderation import comment_state_for
+
+    make_service()
+    comment = "buy now at http://spam.example http://spam.example http://spam.example"
+    report = submit(comment=comment)
+    writebehind.reports_drain()
+    assert comment_state_for(comment) == "pending"  # held by the link filter
+    assert Report.objects.get(pk=report.pk).comment_state == "pending"

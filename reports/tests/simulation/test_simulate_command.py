@@ -48,10 +48,12 @@ def test_simulator_posts_over_http_and_each_reporter_counts_separately(live_serv
     assert set(reports.values_list("channel", flat=True)) == {Channel.API}
     assert reports.filter(issue_type__key="payment").count() > posted / 2
     # Each simulated reporter came through the trusted proxy with its own address: every counted
-    # one claimed a slot of an address of its own (behind one address at most 3 would count).
+    # one claimed a slot of an address of its own (behind one address at most 3 would count), and
+    # one of its network's (random addresses: one network each, almost surely).
     counted = reports.filter(counted=True).count()
     assert counted > 1
-    assert ReporterCooldown.objects.count() == 2 * counted
+    assert ReporterCooldown.objects.count() == 3 * counted
+    assert not reports.filter(network_flagged=True).exists()
     assert reports.exclude(country="").exists()
 
 

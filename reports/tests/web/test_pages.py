@@ -25,9 +25,11 @@ pytestmark = pytest.mark.django_db
 T0 = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
 MINUTE = dt.timedelta(minutes=1)
 PAGE = "/s/tiktok-shop/"
-# The service page's reads (see reports.views._render_service): the service and its issue types (2),
-# report counts (3), the series (4), the status (2), the problems (5), outage history (1) and comments (1).
-SERVICE_PAGE_QUERIES = 18
+# The service page's reads (see reports.web.views._render_service): the service and its issue types (2),
+# report counts (3), the series (4), the status (2), the problems (5), probes (1, and 2 per probe),
+# outage history (1), the regions' breakdown (6), comments (1), the services it depends on and that
+# depend on it (2), and the official status page block (1 without a page, 2 with one: statuspages/templatetags).
+SERVICE_PAGE_QUERIES = 28
 
 
 def add_reports(service, start: dt.datetime, per_minute: list[int], issue_type: str = "payment", country: str = "DE"):
@@ -121,7 +123,7 @@ def test_chart_of_a_service_the_detector_never_saw_is_empty_but_drawn(shop, visi
     assert "Reports per 15 minutes from 2026-11-19 12:15 to 2026-11-20 12:15 UTC: none." in html
     assert 'class="expected"' not in html and 'class="band"' not in html
     assert "No problems reported in the last 15 minutes." in html
-    assert "No outages detected in the last 30 days." in html
+    assert "No outages detected in the last 90 days." in html
     assert 'data-testid="comments"' not in html
 
 
@@ -184,24 +186,33 @@ def outage(service, started: dt.datetime, minutes: int | None, **kwargs) -> Outa
     )
 
 
-def test_history_lists_the_last_30_days_newest_first_and_an_older_open_outage(shop, visitor):
+def test_history_draws_90_days_each_outage_day_linking_to_it_and_lists_the_newest(shop, visitor):
     now = T0
     ongoing = outage(shop, now - dt.timedelta(days=45), None, level=Level.POSSIBLE)
     recent = outage(shop, now - dt.timedelta(days=2), 90, peak_at=now - dt.timedelta(days=2), peak_count=42)
-    older = outage(shop, now - dt.timedelta(days=29), 5, confidence=Confidence.CONFIRMED)
-    outage(shop, now - dt.timedelta(days=31), 30)  # too old, and resolved
+    older = outage(shop, now - dt.timedelta(days=89), 5, confidence=Confidence.CONFIRMED)
+    outage(shop, now - dt.timedelta(days=91), 30)  # too old, and resolved
     outage(make_service("amazon", "Amazon"), now - dt.timedelta(days=1), 10)  # another service's
 
     history = section(get(visitor, PAGE, now), "outage-history")
 
-    links = re.findall(r'<a href="(/s/tiktok-shop/outages/\d+/)">Timeline', history)
-    assert links == [f"/s/tiktok-shop/outages/{o.pk}/" for o in (recent, older, ongoing)]
-    rows = re.findall(r"<tr class=\"outage-\w+\">(.*?)</tr>", history, re.S)
+    # A bar per day, oldest first; a day with an outage links to it, the open one's every day since it began.
+    days = re.findall(r'<rect class="day day-(\w+)"', history)
+    assert len(days) == 90
+    pairs = re.findall(r'<a href="/s/tiktok-shop/outages/(\d+)/" class="history-link" data-day="([\d-]+)"', history)
+    by_day = {day: int(pk) for pk, day in pairs}
+    assert by_day["2026-11-18"] == recent.pk and by_day["2026-08-23"] == older.pk
+    assert by_day["2026-10-06"] == ongoing.pk and by_day["2026-11-20"] == ongoing.pk
+    assert "2026-08-21" not in by_day  # 91 days ago: outside the strip
+    assert days[-3] == "outage" and days[0] == "outage" and days[1] == "ok"
+    # In words, newest first, without a table to scroll.
+    rows = re.findall(r'<li class="outage-row outage-\w+">(.*?)</li>', history, re.S)
+    links = [re.search(r'href="(/s/tiktok-shop/outages/\d+/)"', row).group(1) for row in rows]
+    assert links == [f"/s/tiktok-shop/outages/{o.pk}/" for o in (recent, ongoing, older)]
     assert '<time datetime="2026-11-18T12:00:00Z">2026-11-18 12:00 UTC</time>' in rows[0]
-    assert '<time datetime="2026-11-18T13:30:00Z">' in rows[0] and "1 h 30 min" in rows[0]
-    assert "Crowd reports" in rows[0] and "42/min" in rows[0]
-    assert "Confirmed (reports and probes)" in rows[1] and "5 min" in rows[1]
-    assert "Ongoing" in rows[2] and "45 d" in rows[2] and "Possible problems" in rows[2]
+    assert "lasted 1 h 30 min" in rows[0] and "Crowd reports" in rows[0] and "peak 42/min" in rows[0]
+    assert "Ongoing" in rows[1] and "Possible problems" in rows[1]
+    assert "Confirmed (reports and probes)" in rows[2] and "5 min" in rows[2]
 
 
 # --- comments ---------------------------------------------------------------------------
@@ -264,10 +275,15 @@ def test_home_shows_each_status_with_outages_first_and_links_the_open_outage(vis
     open_outage = outage(down, T0 - 11 * MINUTE, None)
     outage(possible, T0 - dt.timedelta(days=1), 30)  # resolved: no link
 
-    html = get(visitor, "/", T0)
+    page = get(visitor, "/", T0)
+    html = section(page, "all-services")
 
     names = re.findall(r'class="service-name" href="/s/([\w-]+)/"', html)
     assert names == ["zalando", "ebay", "amazon"]
+    # Problems right now: those two, each with its last 24 hours drawn.
+    now = section(page, "problems-now")
+    assert re.findall(r'class="troubled-name" href="/s/([\w-]+)/"', now) == ["zalando", "ebay"]
+    assert now.count("<polyline points=") == 2
     badges = dict(re.findall(r'data-testid="status-([\w-]+)">([^<]+)<', html))
     assert badges == {"zalando": "Outage", "ebay": "Possible problems", "amazon": "No problems"}
     assert f'href="/s/zalando/outages/{open_outage.pk}/"' in html
@@ -282,12 +298,13 @@ def test_home_search_keeps_the_order_and_escapes_the_query(visitor):
     assert get(visitor, "/?q=ama", T0).count('class="service-name"') == 1
 
 
-def test_home_is_one_query_however_many_services(visitor, django_assert_num_queries):
+def test_home_is_three_queries_however_many_services(visitor, django_assert_num_queries):
     for i in range(12):
         service = make_service(f"service-{i}", f"Service {i}")
         if i % 3 == 0:
             set_status(service, Level.OUTAGE, T0)
             outage(service, T0, None)
-    with django_assert_num_queries(1):
+    # The board, the sparklines of those with problems, and the recent outages.
+    with django_assert_num_queries(3):
         html = get(visitor, "/", T0)
     assert html.count('class="service-name"') == 12
