@@ -44,12 +44,14 @@ The test
 
 The verdict (Tracker)
     A row's OUTAGE level is statistics, not yet an outage. Crowd counts
-    alone open one only when overwhelming: OUTAGE for at least two rows
-    (persist_minutes) and a count/expected above the largest surge the
-    series had lately that nothing confirmed: on bursty series (social
-    chatter, news) the tail test is easily passed by spikes that are not
-    outages, and the series' own history of such spikes is the honest
-    measure of "far more than usual". Anything less shows as "possible".
+    alone open one only when overwhelming: at OUTAGE level, with the
+    elevated stretch's excess reports (in minutes of normal traffic) at
+    least the largest such surge the series had lately that nothing
+    confirmed, and never under surge_floor_minutes. On bursty series
+    (social chatter, news) the tail test is easily passed by spikes that
+    are not outages, and the series' own history of such spikes is the
+    honest measure of "far more than usual". Anything less shows as
+    "possible".
     A probe down, or the official status page at degraded or worse
     (`Corroboration`), confirms an elevation to an outage.
 """
@@ -82,20 +84,16 @@ class Params:
     p_possible: float = 1e-4
     p_outage: float = 1e-6
     # Crowd-only outages ("overwhelming" crowd evidence, nothing else confirming).
-    # Persistence: OUTAGE-level rows in a row, at least 2 and at least this long
-    # (wall-clock, so 1-, 5- and 30-minute series mean the same),
-    persist_minutes: float = 15.0
-    # ... and still holding: count/expected over that span at least this share
-    # of the stretch's highest 5 minutes. Chatter spikes and fades (a news
-    # item: x90, then x18, x9); an outage holds or grows while it lasts.
-    hold_fraction: float = 0.5
-    # Far beyond anything the series does (this many times the bar): two holding
-    # rows suffice. Twenty reports a minute where one is usual is an outage now.
-    fast_factor: float = 5.0
-    # Magnitude: the evidence window's count/expected must reach the largest
-    # unconfirmed surge this series had lately (x burst_margin), remembered
-    # with this half-life, and never less than ratio_outage. A series whose
-    # chatter spikes x20 needs more than x20 before the crowd alone says outage.
+    # The size of a surge is its excess reports over the whole elevated stretch
+    # in minutes of the series' normal traffic (sum of (count - expected) /
+    # expected-per-minute): x10 for 5 minutes is 45, x90 for one 5-minute row
+    # 445, x2 for an hour 60. It is overwhelming when it reaches the largest
+    # unconfirmed surge this series had lately (x burst_margin), remembered with
+    # a burst_memory_days half-life, and never less than surge_floor_minutes
+    # (on a quiet series x10 reaches it in 5 minutes, x5 in 11, x3 in 23). A series whose
+    # chatter makes 400-minute surges needs a bigger one before the crowd alone
+    # says outage; everything smaller is shown as "possible".
+    surge_floor_minutes: float = 45.0
     burst_margin: float = 1.0
     burst_memory_days: float = 14.0
     # Distinct reporters (counted reports) a window needs; ratio to the expectation.
@@ -595,14 +593,15 @@ NO_CORROBORATION = Corroboration()
 class Tracker:
     """Opens, escalates and resolves one series' outage from its steps and outside evidence.
 
-    The crowd alone opens an outage only when it is overwhelming: OUTAGE-level
-    rows for `persist_minutes` (at least two rows) whose count/expected also
+    The crowd alone opens an outage only when it is overwhelming: an OUTAGE-level
+    row whose stretch's surge (excess reports in minutes of normal traffic)
     reaches the largest unconfirmed surge the series had lately (its own
-    burstiness: a chatter-prone series needs more). Anything less stays
+    burstiness: a chatter-prone series needs more) and surge_floor_minutes. Anything less stays
     "possible" unless a probe is down or the official status page says
     degraded or worse, which confirms it (and, on their own, open an outage).
     Resolving needs `resolve_minutes` of quiet rows and no probe down; a new
-    trigger within `reopen_minutes` of resolving reopens the same outage.
+    trigger within `reopen_minutes` of resolving, or in the same elevated
+    stretch however late, reopens the same outage.
     """
 
     params: Params = field(default_factory=Params)
@@ -618,90 +617,55 @@ class Tracker:
     previous_level: str = OK
     pending_level: str = OK
     pending_rows: int = 0
-    # Persistence and the series' burst memory (see burst_bar).
-    outage_rows: int = 0  # consecutive rows at OUTAGE level
-    outage_minutes: float = 0.0
-    hold_ratios: list[float] = field(default_factory=list)  # count/expected of the stretch's last rows
-    hold_peak: float = 0.0  # the stretch's highest 5-minute mean of those
-    episode_peak: float = 0.0  # largest held count/expected of the current stretch (see _holding)
+    # The current elevated stretch and the series' burst memory (see burst_bar).
+    outage_rows: int = 0  # consecutive rows at OUTAGE level (where a crowd outage began)
+    surge: float = 0.0  # the stretch's excess reports so far, in minutes of normal traffic
+    episode_peak: float = 0.0  # the stretch's surge, once it reached OUTAGE level (else 0: not remembered)
     episode_confirmed: bool = False  # the stretch had outside evidence: it teaches nothing about chatter
-    burst_peak: float = 0.0  # largest unconfirmed surge (count/expected) lately, as of burst_at
+    stretch_opened: bool = False  # an outage opened during the current elevated stretch
+    burst_peak: float = 0.0  # largest unconfirmed surge (minutes of normal traffic) lately, as of burst_at
     burst_at: dt.datetime | None = None
 
     def burst_bar(self, at: dt.datetime) -> float:
-        """The count/expected the crowd alone must reach at `at` to be overwhelming.
+        """The surge (minutes of normal traffic) the crowd alone must reach at `at` to be overwhelming.
 
-        The remembered surge decays toward ratio_outage with burst_memory_days
-        as half-life, so a series that calmed down is trusted again.
+        The remembered surge decays toward surge_floor_minutes with
+        burst_memory_days as half-life, so a series that calmed down is
+        trusted again.
         """
         p = self.params
-        floor = p.ratio_outage
+        floor = p.surge_floor_minutes
         if self.burst_at is None or self.burst_peak <= floor:
             return floor
         age_days = max(0.0, (at - self.burst_at).total_seconds() / 86400)
         remembered = floor + (self.burst_peak - floor) * math.exp(-_LN2 * age_days / p.burst_memory_days)
         return max(floor, p.burst_margin * remembered)
 
-    def _holding(self, interval_minutes: float) -> float | None:
-        """The stretch's count/expected over the persistence span if the surge still holds, else None.
-
-        Holding: the span's mean and its last 5 minutes' mean both at least
-        hold_fraction of the stretch's highest 5 minutes (a row back at normal,
-        or a spike fading like news, is not an outage).
-        """
-        if self.outage_rows < 2:
-            return None
-        peak_rows, span_rows = self._hold_rows(interval_minutes)
-        floor = self.params.hold_fraction * self.hold_peak
-        span, last = self.hold_ratios[-span_rows:], self.hold_ratios[-peak_rows:]
-        if sum(last) / len(last) < floor or sum(span) / len(span) < floor:
-            return None
-        return sum(span) / len(span)
-
-    def _overwhelming(self, step: Step, level: str, interval_minutes: float) -> bool:
-        p = self.params
-        held = self._holding(interval_minutes)
-        if level != OUTAGE or held is None:
-            return False
-        bar = self.burst_bar(step.at)
-        if held >= p.fast_factor * bar:
-            return True
-        return self.outage_minutes >= p.persist_minutes and held >= bar
-
-    def _hold_rows(self, interval_minutes: float) -> tuple[int, int]:
-        """Rows in 5 minutes (the peak is of their means) and in the persistence span (at least 2)."""
-        peak_rows = max(1, round(self.params.quiet_window_minutes / interval_minutes))
-        return peak_rows, max(2, math.ceil(self.params.persist_minutes / interval_minutes - 1e-9))
+    def _overwhelming(self, step: Step, level: str) -> bool:
+        return level == OUTAGE and self.surge >= self.burst_bar(step.at)
 
     def _remember(self, step: Step, corroboration: Corroboration, interval_minutes: float) -> None:
-        """Persistence counters and the burst memory, before the verdict on this row."""
-        if step.level == OUTAGE:
-            self.outage_rows += 1
-            self.outage_minutes += interval_minutes
-            peak_rows, span_rows = self._hold_rows(interval_minutes)
-            ratios = [*self.hold_ratios, step.count / max(step.expected, 1e-9)]
-            self.hold_ratios = ratios[-max(peak_rows, span_rows) :]
-            recent = self.hold_ratios[-peak_rows:]
-            self.hold_peak = max(self.hold_peak, sum(recent) / len(recent))
-        else:
-            self.outage_rows, self.outage_minutes = 0, 0.0
-            self.hold_ratios, self.hold_peak = [], 0.0
+        """The stretch's surge and the burst memory, before the verdict on this row."""
+        self.outage_rows = self.outage_rows + 1 if step.level == OUTAGE else 0
         if step.level != OK:
-            # What is remembered is a surge that held for the persistence span (past
-            # the warm-up): one the crowd alone could have called an outage. Spikes
-            # that fade are rejected by the hold test anyway and must not raise the bar.
-            held = self._holding(interval_minutes) if step.level == OUTAGE and step.warm else None
-            if held is not None and self.outage_minutes >= self.params.persist_minutes:
-                self.episode_peak = max(self.episode_peak, held)
+            if step.warm:  # before the warm-up the expectation is a prior: no measure of size
+                excess = max(0.0, step.count - step.expected) / max(step.expected, 1e-9)
+                self.surge += excess * interval_minutes
+            if (step.level == OUTAGE and step.warm) or self.episode_peak > 0:
+                # Remembered are stretches that reached OUTAGE level: ones the crowd
+                # alone could have called an outage, whether it did or not.
+                self.episode_peak = self.surge
             self.episode_confirmed = self.episode_confirmed or corroboration.confirms
-        elif self.episode_peak > 0:
-            # An elevated stretch ended: if nothing outside the crowd confirmed it, it is
-            # how big this series' chatter gets, and the bar the next one must clear.
-            if not self.episode_confirmed:
+        else:
+            if self.episode_peak > 0 and not self.episode_confirmed:
+                # An elevated stretch ended and nothing outside the crowd confirmed it:
+                # its size is how big this series' chatter gets, and the bar the next
+                # one must clear (if it beats what is remembered, decayed).
                 bar = self.burst_bar(step.at) / self.params.burst_margin
                 if self.episode_peak >= bar:
                     self.burst_peak, self.burst_at = self.episode_peak, step.at
-            self.episode_peak, self.episode_confirmed = 0.0, False
+            self.surge, self.episode_peak, self.episode_confirmed = 0.0, 0.0, False
+            self.stretch_opened = False
 
     def update(
         self,
@@ -722,23 +686,26 @@ class Tracker:
         if not self.open:
             if elevated and self.rising_since is None:
                 self.rising_since = step.at
-            reopen = self.resolved_at is not None and step.at - self.resolved_at <= dt.timedelta(
-                minutes=p.reopen_minutes
+            # A new trigger soon after resolving, or anywhere in the same elevated stretch
+            # (the counts never got back to normal), is the same outage coming back.
+            reopen = self.resolved_at is not None and (
+                step.at - self.resolved_at <= dt.timedelta(minutes=p.reopen_minutes) or self.stretch_opened
             )
             # Just after resolving, long windows still remember the spike: only
             # fresh (short-window) evidence may reopen.
             level = step.short_level if reopen else step.level
-            by_reports = self._overwhelming(step, level, interval_minutes)
+            by_reports = self._overwhelming(step, level)
             if by_reports or evidence.confirms:
                 self.open, self.quiet_since = True, None
                 # Outside evidence confirms any crowd elevation to an outage.
                 self.level = OUTAGE if by_reports or level != OK else OK
-                # The crowd's outage started where its held stretch began (the alert, at
-                # step.at, comes persist_minutes later); outside evidence starts it now.
+                # The crowd's outage started where its OUTAGE-level rows began (the alert,
+                # at step.at, comes once the surge is big enough); outside evidence starts it now.
                 begun = step.at - dt.timedelta(minutes=interval_minutes * (self.outage_rows - 1))
                 start = begun if by_reports else step.at
                 if not reopen:
                     self.started_at, self.peak_count, self.peak_at, self.peak_expected = start, 0, None, 0.0
+                self.stretch_opened = step.level != OK
                 data = _numbers(step) | {
                     "by": "reports" if by_reports else evidence.source,
                     "level": self.level,

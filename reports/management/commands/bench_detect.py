@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from reports.detection.detector import Params, detect_series
+from reports.detection.detector import OK, Params, detect_series
 from reports.simulation.model import daily_curve, issue_weights, simulate_counts
 
 MINUTE = dt.timedelta(minutes=1)
@@ -81,18 +81,19 @@ class Command(BaseCommand):
         # 2. Step outages at a given baseline (reports/min at the spike) and factor.
         delays: dict[tuple[float, float], list[float]] = {}
         missed: dict[tuple[float, float], int] = {}
+        shown: dict[tuple[float, float], list[float]] = {}
         for baseline in (0.5, 1, 2, 5, 20, 50):
             for factor in (3.0, 5.0, 10.0, 20.0):
-                d, m, n = self._spikes(baseline, factor, trials, seed, params)
+                d, m, n, seen = self._spikes(baseline, factor, trials, seed, params)
                 rows += n
-                delays[(baseline, factor)], missed[(baseline, factor)] = d, m
+                delays[(baseline, factor)], missed[(baseline, factor)], shown[(baseline, factor)] = d, m, seen
 
         # 3. Ramps, blips, one issue type, near-silent burst.
-        ramp_d, ramp_m, n = self._spikes(2, 10, trials, seed + 1, params, ramp=True)
+        ramp_d, ramp_m, n, _ = self._spikes(2, 10, trials, seed + 1, params, ramp=True)
         rows += n
         weight = issue_weights(4)[-1]
         one_type = 1 + weight * 19  # x20 on the least reported of four issue types
-        type_d, type_m, n = self._spikes(2, one_type, trials, seed + 2, params)
+        type_d, type_m, n, _ = self._spikes(2, one_type, trials, seed + 2, params)
         rows += n
         blip_opened, n = self._blips(2, 3, 2, trials, seed + 3, params)
         rows += n
@@ -100,35 +101,44 @@ class Command(BaseCommand):
         rows += n
 
         elapsed = time.perf_counter() - started
-        target = [x for (b, f), d in delays.items() if b >= 1 and f >= 5 for x in d]
-        target_missed = sum(m for (b, f), m in missed.items() if b >= 1 and f >= 5)
+
+        # What the product promises at >= 1 report/min (issue 12), crowd alone: a step of
+        # x5 or more is shown as "possible problems" within 2 minutes; an outage opens
+        # (notifies) in about 2 minutes at x20, 5 at x10 and 12 at x5; x3 may stay
+        # "possible" (a probe or the status page confirms it at once).
+        def pooled(table: dict[tuple[float, float], list[float]], factors: set[float]) -> tuple[list[float], int]:
+            picked = {k: d for k, d in table.items() if k[0] >= 1 and k[1] in factors}
+            return [x for d in picked.values() for x in d], sum(trials - len(d) for d in picked.values())
+
         out = self.stdout.write
         out(f"detector benchmark (seed {seed}, {rows:,} rows in {elapsed:.1f} s, {rows / elapsed:,.0f} rows/s)")
         out("")
-        out("| scenario | outages | missed | median delay | p95 delay |")
-        out("|---|---|---|---|---|")
+        out('| scenario | outages | missed | median delay | p95 delay | "possible" shown (median) |')
+        out("|---|---|---|---|---|---|")
         for (baseline, factor), d in delays.items():
             out(
                 f"| step x{factor:g} at {baseline:g}/min | {len(d) + missed[(baseline, factor)]} | "
-                f"{missed[(baseline, factor)]} | {_fmt(_median(d))} | {_fmt(_p95(d))} |"
+                f"{missed[(baseline, factor)]} | {_fmt(_median(d))} | {_fmt(_p95(d))} | "
+                f"{_fmt(_median(shown[(baseline, factor)]))} |"
             )
         out(
             f"| ramp to x10 over 30 min at 2/min | {len(ramp_d) + ramp_m} | {ramp_m} | "
-            f"{_fmt(_median(ramp_d))} | {_fmt(_p95(ramp_d))} |"
+            f"{_fmt(_median(ramp_d))} | {_fmt(_p95(ramp_d))} | |"
         )
         out(
             f"| one issue type x20 (total x{one_type:.2f}) at 2/min | {len(type_d) + type_m} | {type_m} | "
-            f"{_fmt(_median(type_d))} | {_fmt(_p95(type_d))} |"
+            f"{_fmt(_median(type_d))} | {_fmt(_p95(type_d))} | |"
         )
         out(
             f"| 10 reporters in 5 min on a 0.05/min service | {len(burst_d) + burst_m} | {burst_m} | "
-            f"{_fmt(_median(burst_d))} | {_fmt(_p95(burst_d))} |"
+            f"{_fmt(_median(burst_d))} | {_fmt(_p95(burst_d))} | |"
         )
         out("")
-        out(
-            f"targets (steps >= x5 at >= 1/min): median delay {_fmt(_median(target))} (<= 2), "
-            f"p95 {_fmt(_p95(target))} (<= 5), missed {target_missed} (0)"
-        )
+        out("targets at >= 1/min (crowd only, nothing confirming):")
+        _target(out, "steps >= x5 shown as possible", *pooled(shown, {5, 10, 20}), median=1, p95=2)
+        _target(out, "x20 steps open an outage", *pooled(delays, {20}), median=2, p95=3)
+        _target(out, "x10 steps open an outage", *pooled(delays, {10}), median=5, p95=7)
+        _target(out, "x5 steps open an outage", *pooled(delays, {5}), median=12, p95=20)
         out(f"near-silent burst within 5 min: {sum(1 for x in burst_d if x <= 5)}/{len(burst_d) + burst_m}")
         out(
             f"false outages: {false_total} in {service_days} quiet service-days = "
@@ -139,8 +149,13 @@ class Command(BaseCommand):
 
     def _spikes(
         self, baseline: float, factor: float, trials: int, seed: int, params: Params, *, ramp: bool = False
-    ) -> tuple[list[float], int, int]:
-        """One series per trial: days of history, then the outage, at a different time of day each trial."""
+    ) -> tuple[list[float], int, int, list[float]]:
+        """One series per trial: days of history, then the outage, at a different time of day each trial.
+
+        Returns the delays to the outage opening, the trials where it never
+        did, the rows run, and the delays to the first row shown as at least
+        "possible problems" (what the service page says before an outage opens).
+        """
         rng = random.Random(seed * 7919 + int(baseline * 100) * 31 + int(factor * 10))
         spikes = []
         for k in range(trials):
@@ -148,7 +163,7 @@ class Command(BaseCommand):
             spikes.append(Spike(at, 30, factor, ramp))
         # Volume so that the baseline at the spike is `baseline`; spikes at different
         # hours see different baselines, so each trial gets its own series.
-        delays, missed, rows = [], 0, 0
+        delays, missed, rows, shown = [], 0, 0, []
         for spike in spikes:
             volume = _volume_for(baseline, spike.start)
             first = spike.start - dt.timedelta(days=HISTORY_DAYS)
@@ -160,7 +175,10 @@ class Command(BaseCommand):
                 delays.append((hits[0] - spike.start) / MINUTE)
             else:
                 missed += 1
-        return delays, missed, rows
+            seen = [st.at for st in result.steps if spike.start <= st.at and st.level != OK]
+            if seen and seen[0] <= spike.start + (spike.minutes + 15) * MINUTE:
+                shown.append((seen[0] - spike.start) / MINUTE)
+        return delays, missed, rows, shown
 
     def _blips(
         self, baseline: float, factor: float, minutes: int, trials: int, seed: int, params: Params
@@ -193,6 +211,15 @@ class Command(BaseCommand):
             else:
                 missed += 1
         return delays, missed, rows
+
+
+def _target(out: Any, what: str, delays: list[float], missed: int, *, median: float, p95: float) -> None:
+    """One promised delay (minutes): met when nothing is missed and the median and p95 are within it."""
+    ok = missed == 0 and _median(delays) <= median and _p95(delays) <= p95
+    out(
+        f"  {what}: median {_fmt(_median(delays))} (<= {median:g}), p95 {_fmt(_p95(delays))} "
+        f"(<= {p95:g}), missed {missed} (0): {'pass' if ok else 'FAIL'}"
+    )
 
 
 def _median(values: list[float]) -> float:

@@ -35,8 +35,8 @@ def test_json_output_has_the_alert_and_the_outage(tmp_path):
     out = io.StringIO()
     call_command("backtest", str(path), "--json", stdout=out)
     result = json.loads(out.getvalue())
-    spike = "2026-01-09 16:20:00"  # row 2500: the crowd alone needs 15 minutes (three rows) to say outage
-    alert = "2026-01-09 16:30:00"
+    spike = "2026-01-09 16:20:00"  # row 2500: x7, so 30 minutes of normal reports in excess a row
+    alert = "2026-01-09 16:25:00"  # the second row: 60 minutes' worth, past the 45 the crowd alone needs
     assert result["interval_minutes"] == 5.0
     assert result["alerts"] == [alert]
     # The outage started where the surge began; the alert is when the crowd alone was sure.
@@ -124,5 +124,5 @@ def test_half_hourly_rows_with_extra_columns_and_a_gap(tmp_path):
     path.write_text("\n".join(lines) + "\n")
     out = io.StringIO()
     call_command("backtest", str(path), "--json", stdout=out)
-    # Two half-hour rows before the crowd alone says outage.
-    assert json.loads(out.getvalue())["alerts"] == [f"{start + dt.timedelta(minutes=30 * 901):%Y-%m-%d %H:%M:%S}"]
+    # One half-hour row at x5 is two hours of normal reports in excess: the crowd alone says outage.
+    assert json.loads(out.getvalue())["alerts"] == [f"{start + dt.timedelta(minutes=30 * 900):%Y-%m-%d %H:%M:%S}"]

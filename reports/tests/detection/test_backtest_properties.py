@@ -1,4 +1,4 @@
-"""The backtest's CSV reader, over generated files (hypothesis): a result or a CommandError, never a crash."""
+"""The backtest's CSV reader, over generated files (hypothesis): a result or a SeriesError, never a crash."""
 
 from __future__ import annotations
 
@@ -7,11 +7,10 @@ import math
 import tempfile
 from pathlib import Path
 
-from django.core.management.base import CommandError
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reports.management.commands.backtest import MAX_VALUE, TIME_FORMAT, read_series
+from reports.detection.series import MAX_VALUE, SPACE_FORMAT, SeriesError, read_series
 
 FAST = settings(max_examples=40, deadline=None)
 
@@ -20,15 +19,16 @@ def read(content: bytes) -> tuple[list[dt.datetime], list[float]]:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "series.csv"
         path.write_bytes(content)
-        return read_series(path)
+        series = read_series(path)
+        return series.times, series.values
 
 
 @FAST
 @given(st.binary(max_size=400) | st.text(max_size=400).map(str.encode))
-def test_any_bytes_are_read_or_refused_with_a_command_error(content):
+def test_any_bytes_are_read_or_refused_with_a_series_error(content):
     try:
         times, values = read(content)
-    except CommandError as exc:
+    except SeriesError as exc:
         assert str(exc)
         return
     assert times == sorted(times)
@@ -49,7 +49,7 @@ rows = st.lists(
 @given(rows=rows, extra=st.booleans(), bom=st.booleans())
 def test_well_formed_rows_come_back_sorted_by_time_with_their_values(rows, extra, bom):
     header = "timestamp,value" + (",note" if extra else "")
-    lines = [f"{at.strftime(TIME_FORMAT)},{value!r}" + (",x" if extra else "") for at, value in rows]
+    lines = [f"{at.strftime(SPACE_FORMAT)},{value!r}" + (",x" if extra else "") for at, value in rows]
     content = ("\ufeff" if bom else "") + "\n".join([header, *lines]) + "\n"
     times, values = read(content.encode())
     expected = sorted(((at.replace(microsecond=0, tzinfo=dt.UTC), float(v)) for at, v in rows), key=lambda r: r[0])
@@ -62,7 +62,7 @@ def test_well_formed_rows_come_back_sorted_by_time_with_their_values(rows, extra
 def test_odd_values_are_zero_or_refused_by_line(value):
     try:
         _, values = read(f"timestamp,value\n2026-01-01 00:00:00,{value}\n".encode())
-    except CommandError as exc:
+    except SeriesError as exc:
         assert ":2:" in str(exc)
         return
     assert values == [0.0]
