@@ -9,7 +9,7 @@ BIN    := $(VENV)/bin
 APP_STAMP := $(VENV)/.installed-app-$(shell cat requirements.txt | cksum | cut -d' ' -f1)
 DEV_STAMP := $(VENV)/.installed-dev-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test lint typecheck audit bench bench-detect bench-flood venv venv-dev chromium clean screenshots
+.PHONY: run test lint typecheck audit bench bench-quick bench-micro bench-detect bench-flood venv venv-dev chromium clean screenshots
 
 $(APP_STAMP): requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -64,16 +64,27 @@ screenshots: venv-dev chromium
 clean:
 	rm -rf $(VENV) data staticfiles
 
-## bench: benchmarks (ratios against a baseline measured in the same process); bench_realdata
-## fetches its public labelled data into OUTAGEHUB_NAB_DIR (./data/nab) once, or says skipped offline
-# Production-like settings (DEBUG off) on a throwaway SQLite database, or on
-# DATABASE_URL when set (inside a rolled-back transaction).
+## bench: every performance target against its baseline in one run, one table (tens of minutes)
+# PostgreSQL on loopback as in .ci/run; its own Redis, gunicorn and Celery on loopback ports.
+# Production settings (DEBUG off) with a benchmark-only SECRET_KEY: see bench/run.py.
 bench: venv-dev
+	scripts/bench
+
+## bench-quick: the same figures at smaller sizes, in under five minutes
+bench-quick: venv-dev
+	scripts/bench --quick
+
+## bench-micro: in-process micro-benchmarks (intake paths, rollups, the detector over scenarios and
+## real data, attribution, a flood); bench_realdata fetches its public labelled data into
+## OUTAGEHUB_NAB_DIR (./data/nab) once, or says skipped offline
+# Test settings for every step (each sets its own SECRET_KEY), on a throwaway SQLite database or
+# on DATABASE_URL when set (inside a rolled-back transaction).
+bench-micro: venv-dev
 	export DJANGO_SETTINGS_MODULE=outagehub.test OUTAGEHUB_DATA_DIR=$$(mktemp -d) && \
 	$(BIN)/python manage.py migrate --no-input -v 0 && \
 	$(BIN)/python manage.py bench_intake && \
-	$(BIN)/python manage.py bench_rollups
-	DJANGO_SETTINGS_MODULE=outagehub.test $(BIN)/python manage.py bench_detect
+	$(BIN)/python manage.py bench_rollups && \
+	$(BIN)/python manage.py bench_detect
 	DJANGO_SETTINGS_MODULE=outagehub.test $(BIN)/python manage.py bench_realdata
 	DJANGO_SETTINGS_MODULE=outagehub.test $(BIN)/python manage.py bench_attribution
 	DJANGO_SETTINGS_MODULE=outagehub.test $(BIN)/python manage.py bench_flood

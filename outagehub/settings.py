@@ -190,7 +190,7 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "outagehub.cache.RedisCache",  # one client per pool (outagehub/cache.py)
             "LOCATION": REDIS_URL,
             # A dead Redis must not hang a request: fail fast, and the rate
             # limiter fails open (see reports/intake/throttles.py).
@@ -415,6 +415,19 @@ OUTAGEHUB_REPORTERS_PER_ADDRESS = envnatural("OUTAGEHUB_REPORTERS_PER_ADDRESS", 
 # Secret from which the daily reporter-hash salt is derived; rotating it
 # unlinks all reporter hashes at once.
 OUTAGEHUB_REPORTER_SALT_SECRET = os.environ.get("OUTAGEHUB_REPORTER_SALT_SECRET") or SECRET_KEY
+# Write-behind intake (reports/intake/writebehind.py): a report is decided and queued durably in
+# Redis in one round trip and written to PostgreSQL in batches by `reports_drain` within seconds.
+# On by default on PostgreSQL with Redis; the embedded default (SQLite) always writes directly.
+OUTAGEHUB_INTAKE_WRITE_BEHIND = envbool(
+    "OUTAGEHUB_INTAKE_WRITE_BEHIND", bool(REDIS_URL) and DATABASES["default"]["ENGINE"].endswith("postgresql")
+) and bool(REDIS_URL)
+OUTAGEHUB_INTAKE_REDIS_URL = os.environ.get("OUTAGEHUB_INTAKE_REDIS_URL") or REDIS_URL
+# Raw reports older than this many days are deleted (hourly); rollups and outages are kept for good.
+# 0: keep every report.
+OUTAGEHUB_REPORT_RETENTION_DAYS = envnatural("OUTAGEHUB_REPORT_RETENTION_DAYS", 90)
+if 0 < OUTAGEHUB_REPORT_RETENTION_DAYS < 15:
+    # A detector that is reset relearns (and re-rolls up) the last 14 days from raw reports.
+    raise ImproperlyConfigured("OUTAGEHUB_REPORT_RETENTION_DAYS must be 0 (keep all) or at least 15")
 # How long anonymous API reads may be reused by browsers and proxies (Cache-Control max-age).
 OUTAGEHUB_API_CACHE_SECONDS = envint("OUTAGEHUB_API_CACHE_SECONDS", 30)
 # Generate demo traffic every minute from Celery beat (make run sets it).
@@ -465,6 +478,7 @@ CELERY_BEAT_SCHEDULE = {
     # Often: a cooldown row holds a reporter hash, which should not outlive the cooldown by much.
     "prune-cooldowns": {"task": "reports.tasks.reports_prune_cooldowns", "schedule": 300.0},
     "prune-rollup-ledger": {"task": "reports.tasks.reports_prune_rollups", "schedule": 3600.0},
+    "prune-reports": {"task": "reports.tasks.reports_prune_old", "schedule": 3600.0},
     "probes-enqueue-due": {
         "task": "probes.tasks.probes_enqueue_due",
         "schedule": float(PROBES_SCHEDULER_INTERVAL_SECONDS),
@@ -482,6 +496,14 @@ CELERY_BEAT_SCHEDULE = {
     "probes-rollup-and-prune": {"task": "probes.tasks.probes_rollup_and_prune", "schedule": 900.0},
     "statuspages-poll-due": {"task": "statuspages.tasks.statuspages_poll_due", "schedule": 60.0},
 }
+if OUTAGEHUB_INTAKE_REDIS_URL:
+    # Write-behind intake: queued reports reach PostgreSQL within a couple of seconds. A drain
+    # not started within a few intervals is dropped (`expires`): a later one does its work.
+    CELERY_BEAT_SCHEDULE["drain-reports"] = {
+        "task": "reports.tasks.reports_drain",
+        "schedule": 1.0,
+        "options": {"expires": 5.0},
+    }
 if OUTAGEHUB_SIMULATOR:
     CELERY_BEAT_SCHEDULE["simulate-traffic"] = {
         "task": "reports.tasks.reports_simulate_traffic",

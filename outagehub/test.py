@@ -11,6 +11,9 @@ import tempfile
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key-not-for-production-8f3a1c")
 os.environ.setdefault("OUTAGEHUB_DATA_DIR", tempfile.mkdtemp(prefix="outagehub-test-"))
+# Reports written synchronously unless a test turns write-behind on (reports/tests/intake/test_writebehind.py):
+# the suite checks what was stored right after posting it.
+os.environ.setdefault("OUTAGEHUB_INTAKE_WRITE_BEHIND", "0")
 
 from outagehub.settings import *  # noqa: F403
 from outagehub.settings import DATA_DIR, REDIS_URL

@@ -11,7 +11,8 @@ from django.utils import timezone
 from catalog.models import Service
 from reports.detection.rollups import rollups_prune
 from reports.detection.tick import detection_tick
-from reports.intake.services import DATABASE_DOWN, ReportDraft, cooldowns_prune, report_ingest
+from reports.intake import writebehind
+from reports.intake.services import DATABASE_DOWN, ReportDraft, cooldowns_prune, report_ingest, reports_prune
 from reports.intake.throttles import rate_limits_prune
 from reports.outages.attribution import outages_attribute, upstream_service_ids
 from reports.outages.webhooks import webhook_deliveries_stale, webhook_delivery_attempt
@@ -41,6 +42,20 @@ def reports_ingest(draft: dict[str, Any]) -> int | None:
     """Store a report received while the database was down; its id, or None if it was dropped."""
     report = report_ingest(draft=ReportDraft.from_message(draft))
     return report.pk if report else None
+
+
+# Write-behind intake (reports/intake/writebehind.py): beat runs it every second. Entries are
+# acknowledged only after their batch commits, so a worker killed mid-batch loses nothing.
+@shared_task(ignore_result=True)
+def reports_drain() -> int:
+    """Write reports queued in Redis to PostgreSQL; how many rows were written."""
+    return writebehind.reports_drain()
+
+
+@shared_task(ignore_result=True)
+def reports_prune_old() -> int:
+    """Delete raw reports past OUTAGEHUB_REPORT_RETENTION_DAYS (rollups stay)."""
+    return reports_prune(now=timezone.now())
 
 
 @shared_task(ignore_result=True)

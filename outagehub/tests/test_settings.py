@@ -73,6 +73,8 @@ def test_bad_boolean_in_the_environment_is_named(tmp_path):
         ("OUTAGEHUB_READ_RATE_LIMIT", "600", "requests per s, min, hour or day"),
         ("OUTAGEHUB_REPORT_COOLDOWN_SECONDS", "-5", "must be 0 or more"),
         ("OUTAGEHUB_REPORTERS_PER_ADDRESS", "many", "must be an integer"),
+        # A reset detector relearns 14 days from raw reports: they must outlive that.
+        ("OUTAGEHUB_REPORT_RETENTION_DAYS", "7", "must be 0 (keep all) or at least 15"),
         ("OUTAGEHUB_REPORTERS_PER_NETWORK", "-1", "must be 0 or more"),
         ("OUTAGEHUB_NETWORK_REPORT_RATE_LIMIT", "300", "requests per s, min, hour or day"),
         ("OUTAGEHUB_ADMIN_LOGIN_RATE_LIMIT", "often", "requests per s, min, hour or day"),

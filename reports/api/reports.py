@@ -19,6 +19,7 @@ from outagehub.api.examples import ExampleLinks
 from outagehub.api.pagination import PageNumberPagination, TimeCursorPagination
 from outagehub.api.serializers import StrictSerializer, StringField
 from reports.api import examples
+from reports.api.fastpath import report_post_fast
 from reports.detection.detector import Problem
 from reports.intake.identity import client_ip
 from reports.intake.services import IntakeUnavailable, ReportDraft, report_submit
@@ -232,6 +233,12 @@ class ReportCreateApi(APIView):
         issue_type = serializers.CharField()
         queued = serializers.BooleanField(help_text="Always true: stored and counted once the database is back.")
         created_at = serializers.DateTimeField(help_text="The report's time, kept when it is stored later.")
+
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        # The common case (a valid report taken) skips DRF's per-request machinery: see fastpath.py.
+        if request.method == "POST" and (fast := report_post_fast(request, kwargs["slug"])) is not None:
+            return fast
+        return super().dispatch(request, *args, **kwargs)
 
     def finalize_response(self, request: Request, response: Response, *args: Any, **kwargs: Any) -> Response:
         response = super().finalize_response(request, response, *args, **kwargs)

@@ -157,7 +157,9 @@ def _tick_chunk(*, service_id: int, upto: dt.datetime, params: Params) -> TickRe
         service = Service.objects.filter(pk=service_id, active=True).first()
         if service is None:
             return None
-        DetectorState.objects.get_or_create(service=service, defaults={"last_minute": _start_minute(service, upto)})
+        # Only a new detector looks for where to start: that scan of recent reports is not free.
+        if not DetectorState.objects.filter(service=service).exists():
+            DetectorState.objects.get_or_create(service=service, defaults={"last_minute": _start_minute(service, upto)})
         # The lock that makes ticks safe on many workers: a second one skips.
         state = DetectorState.objects.select_for_update(skip_locked=True).filter(service=service).first()
         if state is None:

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 from kombu.exceptions import KombuError
+from redis.exceptions import RedisError
 
 from catalog.models import IssueType, Service
 from catalog.selectors import issue_type_keys, service_get
-from reports.intake import geo
+from reports.intake import geo, writebehind
 from reports.intake.identity import IPAddress, address_slot_hashes, network_slot_hashes, reporter_hashes
 from reports.intake.moderation import comment_state_for
 from reports.models import COMMENT_MAX_LENGTH, Channel, CommentState, NotCountedReason, Report, ReporterCooldown
@@ -209,7 +211,9 @@ def _issue_type_or_error(service: Service, key: str) -> IssueType:
     return issue_type
 
 
-def _report_store(*, service: Service, issue_type: IssueType, draft: ReportDraft) -> Report:
+def _report_store(
+    *, service: Service, issue_type: IssueType, draft: ReportDraft, report_id: int | None = None
+) -> Report:
     cooldown = dt.timedelta(seconds=settings.OUTAGEHUB_REPORT_COOLDOWN_SECONDS)
     counting = _claim_count(
         service=service,
@@ -220,6 +224,7 @@ def _report_store(*, service: Service, issue_type: IssueType, draft: ReportDraft
         network_slots=list(draft.network_slots),
     )
     report = Report.objects.create(
+        id=report_id,
         service=service,
         issue_type=issue_type,
         created_at=draft.created_at,
@@ -245,6 +250,7 @@ def report_create(
     comment: str = "",
     country: str = "",
     now: dt.datetime | None = None,
+    report_id: int | None = None,
 ) -> Report:
     """Store a report and decide whether it counts.
 
@@ -254,6 +260,7 @@ def report_create(
     Raises ValidationError naming the field for an unknown issue type, an
     over-long comment or a bad country code. The client address is used to
     hash the reporter and look up the country, and is then forgotten.
+    `report_id` is an id reserved for it already (see report_take); None: the next one.
     """
     issue_type = _issue_type_or_error(service, issue_type_key)
     draft = report_draft(
@@ -266,7 +273,124 @@ def report_create(
         country=country,
         now=now,
     )
-    return _report_store(service=service, issue_type=issue_type, draft=draft)
+    return _report_store(service=service, issue_type=issue_type, draft=draft, report_id=report_id)
+
+
+# --- write-behind (PostgreSQL with Redis): see writebehind.py ----------------------------
+
+CATALOG_CACHE_SECONDS = 5.0  # how long a web process reuses a service's active issue types
+
+
+@dataclass(frozen=True)
+class _CatalogEntry:
+    service: Service
+    issue_types: dict[str, IssueType]  # active ones, by key, in the catalog's order
+
+
+_catalog: dict[str, _CatalogEntry | None] = {}
+_catalog_loaded: dict[str, float] = {}
+
+
+def _catalog_get(slug: str) -> _CatalogEntry | None:
+    """An active service and its active issue types, reused for CATALOG_CACHE_SECONDS per process.
+
+    A report path that asks the database for them on every request spends most of its time
+    there; a service retired or an issue type added shows up here within seconds.
+    """
+    loaded = _catalog_loaded.get(slug)
+    if loaded is not None and time.monotonic() - loaded < CATALOG_CACHE_SECONDS:
+        return _catalog[slug]
+    service = service_get(slug=slug)
+    entry = None
+    if service is not None:
+        types = {t.key: t for t in IssueType.objects.filter(service=service, active=True)}
+        for issue_type in types.values():
+            issue_type.service = service  # the answer reads report.service through it
+        entry = _CatalogEntry(service=service, issue_types=types)
+    if len(_catalog) > 10_000:  # unknown slugs must not grow it without bound
+        _catalog.clear()
+        _catalog_loaded.clear()
+    _catalog[slug], _catalog_loaded[slug] = entry, time.monotonic()
+    return entry
+
+
+def catalog_cache_clear() -> None:
+    """Forget the services report_take has seen (tests; an operator never needs to: it expires)."""
+    _catalog.clear()
+    _catalog_loaded.clear()
+
+
+def report_take(
+    *,
+    slug: str,
+    issue_type_key: str,
+    channel: Channel,
+    client: IPAddress | None,
+    user_agent: str = "",
+    comment: str = "",
+    country: str = "",
+    now: dt.datetime | None = None,
+) -> Report:
+    """Decide whether a report counts and queue it durably in Redis for PostgreSQL (writebehind.py).
+
+    Returns the Report as it will be stored, with its id (not saved by this call: a worker
+    writes it within seconds). Raises Service.DoesNotExist and ValidationError as report_submit
+    does. Where Redis cannot take it, stores it synchronously under the same id instead, so a
+    report whose append did reach Redis before the error is still stored once.
+    """
+    entry = _catalog_get(slug)
+    if entry is None:
+        raise Service.DoesNotExist(f"No service with slug {slug!r}.")
+    issue_type = entry.issue_types.get(issue_type_key)
+    if issue_type is None:
+        allowed = ", ".join(entry.issue_types) or "none"
+        raise ValidationError(
+            {"issue_type": [f"{issue_type_key!r} is not an issue type of {entry.service.name}. Allowed: {allowed}."]}
+        )
+    draft = report_draft(
+        service=slug,
+        issue_type_key=issue_type_key,
+        channel=channel,
+        client=client,
+        user_agent=user_agent,
+        comment=comment,
+        country=country,
+        now=now,
+    )
+    report = Report(
+        id=writebehind.report_id_next(),
+        service=entry.service,
+        issue_type=issue_type,
+        created_at=draft.created_at,
+        comment=draft.comment,
+        country=draft.country,
+        channel=draft.channel,
+        comment_state=draft.comment_state,
+        counted=False,  # decided in Redis, below
+    )
+    try:
+        verdict = writebehind.report_append(
+            report=report,
+            reporter_hashes=draft.reporter_hashes,
+            address_slots=draft.address_slots,
+            network_slots=draft.network_slots,
+        )
+    except (RedisError, OSError) as exc:
+        logger.warning("intake stream unavailable (%s): storing a report synchronously", type(exc).__name__)
+        return _report_store_once(entry=entry, issue_type=issue_type, draft=draft, report_id=report.pk)
+    report.counted = verdict.counted
+    report.network_flagged = verdict.reason == NotCountedReason.NETWORK_CAP  # as report_create stores it
+    report.not_counted_reason, report.counts_again_at = verdict.reason, verdict.counts_again_at
+    return report
+
+
+def _report_store_once(*, entry: _CatalogEntry, issue_type: IssueType, draft: ReportDraft, report_id: int) -> Report:
+    try:
+        with transaction.atomic():
+            return _report_store(service=entry.service, issue_type=issue_type, draft=draft, report_id=report_id)
+    except IntegrityError:
+        # The append had reached Redis after all, and a drain stored it first.
+        return Report.objects.get(pk=report_id)
 
 
 # What a lost database connection raises (a restart, a failover, a full pool): intake then
@@ -326,6 +450,8 @@ def report_submit(
         "now": now,
     }
     try:
+        if writebehind.enabled():
+            return report_take(slug=slug, **fields)
         service = service_get(slug=slug)
         if service is None:
             raise Service.DoesNotExist(f"No service with slug {slug!r}.")
@@ -361,3 +487,33 @@ def cooldowns_prune(*, now: dt.datetime | None = None) -> int:
     now = now or timezone.now()
     deleted, _ = ReporterCooldown.objects.filter(counted_until__lte=now).delete()
     return deleted
+
+
+PRUNE_BATCH = 10_000  # reports deleted per statement: short transactions, no long table lock
+
+
+def reports_prune(*, now: dt.datetime, days: int | None = None, max_seconds: float = 300.0) -> int:
+    """Delete raw reports older than `days` (default OUTAGEHUB_REPORT_RETENTION_DAYS; 0 keeps all).
+
+    Returns how many were deleted. The rollups (ReportMinute, CountryHour, ServiceMinute),
+    outages and their timelines are the record and stay, so charts and history older than
+    the retention still show; only comments and raw rows go. Deletes in batches, oldest
+    first, for at most `max_seconds` (the next hourly run goes on), so no one statement
+    holds the table for long.
+    """
+    days = settings.OUTAGEHUB_REPORT_RETENTION_DAYS if days is None else days
+    if days <= 0:
+        return 0
+    cutoff = now - dt.timedelta(days=days)
+    deadline = time.monotonic() + max_seconds
+    deleted = 0
+    while True:
+        ids = list(
+            Report.objects.filter(created_at__lt=cutoff)
+            .order_by("created_at")
+            .values_list("pk", flat=True)[:PRUNE_BATCH]
+        )
+        if ids:
+            deleted += Report.objects.filter(pk__in=ids).delete()[0]
+        if len(ids) < PRUNE_BATCH or time.monotonic() > deadline:
+            return deleted

@@ -18,11 +18,24 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connections
-from django.db.models import Case, CharField, Count, F, IntegerField, Max, QuerySet, Sum, Value, When
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    DateTimeField,
+    F,
+    Func,
+    IntegerField,
+    Max,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Cast, Substr, TruncDay, TruncHour, TruncMinute
 
 from catalog.models import IssueType, Service
-from outagehub.timebuckets import DAY, HOUR, MINUTE, bucket_floor, bucket_starts, rolled_split
+from outagehub.timebuckets import DAY, EPOCH, HOUR, MINUTE, bucket_floor, bucket_starts, rolled_split
 from probes.models import ProbeEvent
 from reports.detection.detector import bands
 from reports.intake.geo import country_name
@@ -52,6 +65,12 @@ def service_issue_types(*, service: Service) -> dict[str, IssueType]:
     return {t.key: t for t in IssueType.objects.filter(service=service)}
 
 
+class _DateBin(Func):
+    """PostgreSQL's date_bin(stride, source, origin) (PostgreSQL 14+)."""
+
+    function = "date_bin"
+
+
 def _bucket_key(rows: QuerySet[Any], field: str, size: dt.timedelta) -> Any:
     """SQL grouping rows by the largest unit (day, hour, minute) `size` is a multiple of; Python folds the rest.
 
@@ -60,6 +79,10 @@ def _bucket_key(rows: QuerySet[Any], field: str, size: dt.timedelta) -> Any:
     UTC text ("YYYY-MM-DD HH:MM:SS") groups the same way natively.
     """
     unit = DAY if size % DAY == ZERO else HOUR if size % HOUR == ZERO else MINUTE
+    if connections[rows.db].vendor == "postgresql" and size % MINUTE == ZERO:
+        # The bucket itself, epoch-aligned as bucket_floor is: 96 rows for a day of 15-minute
+        # buckets instead of 1,440 minutes to fold here (most of the time of a series read).
+        return _DateBin(Value(size), field, Value(EPOCH), output_field=DateTimeField())
     if connections[rows.db].vendor == "sqlite":
         return Substr(Cast(field, CharField()), 1, {DAY: 10, HOUR: 13, MINUTE: 16}[unit])
     return {DAY: TruncDay, HOUR: TruncHour, MINUTE: TruncMinute}[unit](field, tzinfo=dt.UTC)

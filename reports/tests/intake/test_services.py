@@ -408,3 +408,46 @@ def test_submit_with_database_and_broker_down_is_unavailable_and_stores_nothing(
     with pytest.raises(IntakeUnavailable):
         _submit()
     assert not Report.objects.exists()
+
+
+# --- retention: reports_prune -----------------------------------------------------------
+
+
+def test_pruning_deletes_reports_past_the_retention_and_keeps_newer_ones_and_the_rollups(monkeypatch):
+    from reports.intake import services
+    from reports.models import ReportMinute
+
+    monkeypatch.setattr(services, "PRUNE_BATCH", 2)  # several batches
+    shop = make_service()
+    payment = IssueType.objects.get(service=shop, key="payment")
+    old = [
+        file_report(shop, client=ipaddress.ip_address(f"81.2.69.{i}"), now=NOON - dt.timedelta(days=91))
+        for i in range(5)
+    ]
+    kept = file_report(shop, now=NOON - dt.timedelta(days=89))
+    ReportMinute.objects.create(service=shop, issue_type=payment, minute=old[0].created_at, count=5)
+    assert services.reports_prune(now=NOON) == 5
+    assert list(Report.objects.values_list("pk", flat=True)) == [kept.pk]
+    assert ReportMinute.objects.get(service=shop).count == 5  # the record of that minute stays
+
+
+def test_retention_comes_from_the_setting_and_zero_keeps_everything(settings):
+    from reports.intake.services import reports_prune
+
+    shop = make_service()
+    file_report(shop, now=NOON - dt.timedelta(days=40))
+    settings.OUTAGEHUB_REPORT_RETENTION_DAYS = 0
+    assert reports_prune(now=NOON) == 0
+    settings.OUTAGEHUB_REPORT_RETENTION_DAYS = 30
+    assert reports_prune(now=NOON) == 1
+    assert not Report.objects.exists()
+
+
+def test_the_hourly_task_prunes_with_the_current_time(settings):
+    from reports.tasks import reports_prune_old
+
+    shop = make_service()
+    file_report(shop, now=dt.datetime.now(dt.UTC) - dt.timedelta(days=100))
+    file_report(shop, client=BOB, now=dt.datetime.now(dt.UTC) - dt.timedelta(days=1))
+    assert reports_prune_old() == 1
+    assert Report.objects.count() == 1

@@ -1,0 +1,138 @@
+"""The report intake's common case without DRF's machinery: a valid JSON report, answered 201 (or 202).
+
+At outage scale nearly every request is the same well-formed POST, and DRF's per-request
+work (request wrapping, content negotiation, serializer construction, rendering) costs more
+than filing the report. This handles exactly the requests whose answer is a success, with the
+same checks, rate limit and body as ReportCreateApi; anything else (an unusual body or header,
+an unknown service or issue type, a bad country, a throttled client, intake unavailable)
+returns None before anything is stored, and the DRF view answers it, so every error keeps
+its one body. The request body stays readable for it (Django keeps request.body).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+
+from catalog.models import Service
+from reports.intake.identity import client_ip
+from reports.intake.services import IntakeUnavailable, ReportDraft, report_submit
+from reports.intake.throttles import ReportRateThrottle, release_request
+from reports.models import COMMENT_MAX_LENGTH, Channel, Report
+
+FIELDS = frozenset({"issue_type", "comment", "country"})
+MAX_BODY = 4096  # bytes; a larger report body goes the long way (and meets its limits there)
+# Limits of ReportCreateApi.InputSerializer: a value past them goes the long way too.
+LIMITS = {"issue_type": 32, "comment": COMMENT_MAX_LENGTH, "country": 64}
+# Headers that change the answer (authentication, negotiation): with them, the long way.
+DETOURS = ("HTTP_AUTHORIZATION", "HTTP_X_API_KEY")
+JSON_ACCEPTS = frozenset({"", "*/*", "application/json", "application/*"})
+
+
+def _time(value: dt.datetime | None) -> str | None:
+    """As DRF's DateTimeField writes a UTC time: ISO 8601 with Z."""
+    if value is None:
+        return None
+    text = value.astimezone(dt.UTC).replace(tzinfo=None).isoformat()
+    return text + "Z"
+
+
+def report_body(report: Report) -> dict[str, Any]:
+    """ReportCreateApi.OutputSerializer's body, built directly."""
+    return {
+        "id": report.pk,
+        "service": report.service.slug,
+        "issue_type": report.issue_type.key,
+        "counted": report.counted,
+        "not_counted_reason": report.not_counted_reason,
+        "counts_again_at": _time(report.counts_again_at),
+        "created_at": _time(report.created_at),
+    }
+
+
+def queued_body(slug: str, draft: ReportDraft) -> dict[str, Any]:
+    """ReportCreateApi.QueuedSerializer's body, built directly."""
+    return {"service": slug, "issue_type": draft.issue_type, "queued": True, "created_at": _time(draft.created_at)}
+
+
+def _fields(request: HttpRequest) -> dict[str, str] | None:
+    """The report's fields if the request is a plain, valid report body; None for anything else."""
+    meta = request.META
+    if request.GET or any(name in meta for name in DETOURS):
+        return None
+    if meta.get("HTTP_ACCEPT", "").strip() not in JSON_ACCEPTS:
+        return None
+    charset = (request.content_params or {}).get("charset", "utf-8").lower()
+    if request.content_type != "application/json" or charset not in {"utf-8", "utf8"}:
+        return None
+    try:
+        length = int(meta.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return None
+    if not 0 < length <= MAX_BODY or "HTTP_TRANSFER_ENCODING" in meta:
+        return None
+    try:
+        data = json.loads(request.body)
+    except (ValueError, RecursionError):  # a body nested too deeply: the long way says so
+        return None
+    if not isinstance(data, dict) or not data.keys() <= FIELDS or "issue_type" not in data:
+        return None
+    fields = {}
+    for name, value in data.items():
+        if value is None and name != "issue_type":
+            value = ""
+        # DRF's CharField trims whitespace and refuses blank required values: such values go the long way.
+        if not isinstance(value, str) or value != value.strip() or len(value) > LIMITS[name] or "\x00" in value:
+            return None
+        if not value.isascii():
+            try:
+                value.encode()
+            except UnicodeEncodeError:  # a lone surrogate: the long way names the field
+                return None
+        fields[name] = value
+    return fields if fields["issue_type"] else None
+
+
+def _json(body: dict[str, Any], status: int) -> HttpResponse:
+    # As DRF's JSONRenderer writes it: compact, UTF-8, with U+2028/2029 escaped for script contexts.
+    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    response = HttpResponse(text.encode(), status=status, content_type="application/json")
+    response["Allow"] = "POST, OPTIONS"
+    return response
+
+
+def report_post_fast(request: HttpRequest, slug: str) -> HttpResponse | None:
+    """File a report and answer it, or None when the DRF view must answer (nothing was stored then)."""
+    fields = _fields(request)
+    if fields is None:
+        return None
+    if not ReportRateThrottle().allow_request(request, None):
+        return None  # over the limit: the long way answers the 429 (a refusal reserves nothing)
+    try:
+        result = _submit(request, slug, fields)
+    except (Service.DoesNotExist, ValidationError, IntakeUnavailable):
+        # Refused, nothing stored: give back the place the check reserved, and the long way
+        # (which checks the limit again) answers with its error body.
+        release_request(request)
+        return None
+    # Taken: the place the check reserved stays taken (only reports taken count against the limit).
+    if isinstance(result, ReportDraft):
+        return _json(queued_body(slug, result), 202)
+    return _json(report_body(result), 201)
+
+
+def _submit(request: HttpRequest, slug: str, fields: dict[str, str]) -> Report | ReportDraft:
+    return report_submit(
+        slug=slug,
+        issue_type_key=fields["issue_type"],
+        comment=fields.get("comment", ""),
+        country=fields.get("country", ""),
+        channel=Channel.API,
+        client=client_ip(request.META),
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+    )
