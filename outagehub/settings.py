@@ -365,9 +365,12 @@ OUTAGEHUB_REPORTERS_PER_ADDRESS = envnatural("OUTAGEHUB_REPORTERS_PER_ADDRESS", 
 OUTAGEHUB_REPORTER_SALT_SECRET = os.environ.get("OUTAGEHUB_REPORTER_SALT_SECRET") or SECRET_KEY
 # How long anonymous API reads may be reused by browsers and proxies (Cache-Control max-age).
 OUTAGEHUB_API_CACHE_SECONDS = envint("OUTAGEHUB_API_CACHE_SECONDS", 30)
-# Generate demo traffic every minute from Celery beat (make run sets it).
+# Generate demo traffic every minute from Celery beat (make run sets it). Off, beat still
+# generates the traffic of outages injected with `manage.py simulate --outage`.
 OUTAGEHUB_SIMULATOR = envbool("OUTAGEHUB_SIMULATOR", False)
-OUTAGEHUB_SIMULATOR_INTERVAL_SECONDS = envint("OUTAGEHUB_SIMULATOR_INTERVAL_SECONDS", 60)
+# The simulator fills each minute once it has closed; detection reads a minute 20 s after it
+# closed (reports.detection.tick.SETTLE), so the simulator must run well within that.
+OUTAGEHUB_SIMULATOR_INTERVAL_SECONDS = envint("OUTAGEHUB_SIMULATOR_INTERVAL_SECONDS", 10)
 
 # --- Probes -------------------------------------------------------------------
 # Probes refuse private, loopback, link-local and reserved addresses (checked
@@ -410,9 +413,9 @@ CELERY_BEAT_SCHEDULE = {
     },
     "webhooks-resend-stale": {"task": "reports.tasks.webhooks_resend_stale", "schedule": 300.0},
     "probes-rollup-and-prune": {"task": "probes.tasks.probes_rollup_and_prune", "schedule": 900.0},
-}
-if OUTAGEHUB_SIMULATOR:
-    CELERY_BEAT_SCHEDULE["simulate-traffic"] = {
+    # Always scheduled: with OUTAGEHUB_SIMULATOR off it only plays outages injected by hand.
+    "simulate-traffic": {
         "task": "reports.tasks.reports_simulate_traffic",
         "schedule": float(OUTAGEHUB_SIMULATOR_INTERVAL_SECONDS),
-    }
+    },
+}
