@@ -10,7 +10,7 @@ from django.views.defaults import server_error
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from outagehub.api.errors import error_body
-from outagehub.health import healthz
+from outagehub.health import healthz, readyz
 
 
 @csrf_exempt  # changes nothing; without it a POST to an unknown /api/ path got the CSRF 403 page, in HTML
@@ -31,6 +31,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Answered by HealthCheckMiddleware before routing; listed for reverse("healthz").
     path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     path("api/v1/schema/", SchemaView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include("reports.api.urls")),

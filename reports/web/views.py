@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from catalog.models import Service
 from catalog.selectors import service_get
+from outagehub.metrics import report_counted
 from outagehub.timebuckets import bucket_floor
 from reports.intake.geo import country_name
 from reports.intake.identity import client_ip
@@ -144,6 +145,7 @@ def report_post(request: HttpRequest, slug: str) -> HttpResponse:
     throttle.record(request)  # taken (stored or queued): only reports taken count against the limit
     if isinstance(result, ReportDraft):
         return render(request, "reports/deferred.html", {"slug": slug}, status=202)
+    report_counted(channel="web", counted=result.counted, reason=result.not_counted_reason)
     label = result.issue_type.label.lower()
     if result.counted:
         messages.success(request, f"Thanks: your {label} problem with {result.service.name} was counted.")
