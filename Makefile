@@ -63,7 +63,7 @@ bench: venv-dev
 	$(BIN)/python manage.py migrate --no-input -v 0 && \
 	$(BIN)/python manage.py bench_intake && \
 	$(BIN)/python manage.py bench_rollups
-	$(BIN)/python manage.py bench_detect
+	DJANGO_SETTINGS_MODULE=outagehub.test OUTAGEHUB_DATA_DIR=$$(mktemp -d) $(BIN)/python manage.py bench_detect
 
 ## bench-detect: the detector over simulated scenarios (a few minutes)
 bench-detect: venv-dev
