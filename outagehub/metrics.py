@@ -143,6 +143,10 @@ def _redis_queue_keys(name: str) -> list[str]:
 class StateCollector(Collector):
     """Gauges read from the broker and the database at each scrape."""
 
+    def describe(self) -> list[GaugeMetricFamily]:
+        # Without it, registering would call collect() at import: queries while migrating, say.
+        return []
+
     def collect(self) -> Iterator[GaugeMetricFamily]:
         now = timezone.now()
         queues = GaugeMetricFamily("outagehub_queue_length", "Messages waiting in a Celery queue.", labels=["queue"])

@@ -235,6 +235,12 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULER = "outagehub.celery:HeartbeatScheduler"
+# Touched every few seconds by a live worker / beat (outagehub/celery.py); health checks read their age.
+OUTAGEHUB_WORKER_HEARTBEAT_FILE = os.environ.get("OUTAGEHUB_WORKER_HEARTBEAT_FILE") or str(
+    DATA_DIR / "worker-heartbeat"
+)
+OUTAGEHUB_BEAT_HEARTBEAT_FILE = os.environ.get("OUTAGEHUB_BEAT_HEARTBEAT_FILE") or str(DATA_DIR / "beat-heartbeat")
 
 # --- Passwords, i18n, static ------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
