@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -416,6 +417,15 @@ def test_simulate_outage_opens_an_outage_on_the_production_topology(topology: To
     detectors = "SELECT count(*) FROM reports_detectorstate"
     topology.wait_until("the first detection tick", STARTUP_SECONDS, lambda: topology.sql(detectors)[0][0] >= 14)
 
+    # What Compose's health checks read: /readyz, and the heartbeat files of the worker and beat.
+    ready = {"status": "ok", "checks": {"database": "ok", "broker": "ok"}, "down": []}
+    assert topology.request("GET", "/readyz") == (200, ready)
+    data = topology.tmp / "data"
+    topology.wait_until(
+        "worker and beat heartbeats",
+        STARTUP_SECONDS,
+        lambda: all((data / f"{kind}-heartbeat").exists() for kind in ("worker", "beat")),
+    )
     output = topology.manage(
         "simulate", "--outage", "tiktok-shop:payment", "--at", "+1m", "--for", "15m", "--factor", "20"
     )
@@ -435,3 +445,11 @@ def test_simulate_outage_opens_an_outage_on_the_production_topology(topology: To
     assert topology.sql("SELECT count(*) FROM reports_outage") == [(1,)]
     status, service = topology.request("GET", "/api/v1/services/tiktok-shop/")
     assert status == 200 and service["status"] == "outage", service
+    # Both heartbeats kept fresh all along (the checks allow a minute).
+    for kind in ("worker", "beat"):
+        assert time.time() - (data / f"{kind}-heartbeat").stat().st_mtime < 60, kind
+    # Metrics from loopback: detection is current (it just processed the outage's first minute).
+    status, text = topology.request("GET", "/metrics")
+    assert status == 200, text
+    lag = float(re.search(r"^outagehub_detection_lag_seconds (\S+)$", text, re.M).group(1))
+    assert 0 <= lag < 120, text
