@@ -166,7 +166,7 @@ def test_rate_limit_key_in_redis_holds_no_address(own_redis, settings):
 
 def test_rate_limit_uses_the_configured_redis(redis_url, settings):
     """In CI, the machine's Redis (REDIS_URL) backs the cache."""
-    assert settings.CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
+    assert settings.CACHES["default"]["BACKEND"] == "outagehub.cache.PrefixedRedisCache"  # Django's RedisCache
     settings.OUTAGEHUB_REPORT_RATE_LIMIT = "1/min"
     make_service()
     client = Client(REMOTE_ADDR="81.2.69.142")
