@@ -549,7 +549,7 @@ def test_two_schedulers_at_once_duplicate_no_probe_run_detection_minute_or_webho
         topology.wait_until("answer from gunicorn", STARTUP_SECONDS, topology.answers)
         load.send(30)
 
-        opened = lambda: [body for _, body in targets.hooks if body.get("type") == "outage.opened"]  # noqa: E731
+        opened = lambda: [body for _, body in targets.hooks if body.get("event") == "outage.opened"]  # noqa: E731
         topology.wait_until("the probe outage announced", 240, opened)
         load.send(30)
         # A few more rounds of both schedulers, for any duplicate to show.
@@ -574,7 +574,8 @@ def test_two_schedulers_at_once_duplicate_no_probe_run_detection_minute_or_webho
         )
         assert all(total == distinct for _, total, distinct in slots), slots
         ok_results = topology.sql(results.format("ok"))[0][0]
-        assert targets.hits.get("/ok", 0) == ok_results, (targets.hits, ok_results)
+        # One check per stored result (and at most one more, still on its way to the database).
+        assert ok_results <= targets.hits.get("/ok", 0) <= ok_results + 1, (targets.hits, ok_results)
         # The hanging and the dripping target: down on a timeout, each within its deadline.
         slow = topology.sql(
             "SELECT p.name, r.outcome, r.error, r.latency_ms FROM probes_proberesult r"
