@@ -55,7 +55,8 @@ chromium:
 clean:
 	rm -rf $(VENV) data staticfiles
 
-## bench: benchmarks (ratios against a baseline measured in the same process)
+## bench: benchmarks (ratios against a baseline measured in the same process); bench_realdata
+## fetches its public labelled data into OUTAGEHUB_NAB_DIR (./data/nab) once, or says skipped offline
 # Production-like settings (DEBUG off) on a throwaway SQLite database, or on
 # DATABASE_URL when set (inside a rolled-back transaction).
 bench: venv-dev
@@ -63,7 +64,9 @@ bench: venv-dev
 	$(BIN)/python manage.py migrate --no-input -v 0 && \
 	$(BIN)/python manage.py bench_intake && \
 	$(BIN)/python manage.py bench_rollups
-	DJANGO_SETTINGS_MODULE=outagehub.test OUTAGEHUB_DATA_DIR=$$(mktemp -d) $(BIN)/python manage.py bench_detect
+	DJANGO_SETTINGS_MODULE=outagehub.test $(BIN)/python manage.py bench_detect
+	DJANGO_SETTINGS_MODULE=outagehub.test $(BIN)/python manage.py bench_realdata
+	DJANGO_SETTINGS_MODULE=outagehub.test $(BIN)/python manage.py bench_attribution
 
 ## bench-detect: the detector over simulated scenarios (a few minutes)
 bench-detect: venv-dev

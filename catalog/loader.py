@@ -9,6 +9,7 @@
           - {key: server, label: Server}
         probes:                 # optional: automated checks (a section of the probes app)
           - {name: homepage, kind: http, target: "https://shop.tiktok.com/"}
+        depends_on: [cloudflare, stripe]   # optional: upstream services (slugs of the catalog)
 
 A file is validated whole before anything is written, and written in one
 transaction: a bad file changes nothing. Loading the same file twice
@@ -27,6 +28,7 @@ import yaml
 from django.db import transaction
 from rest_framework import serializers
 
+from catalog.dependencies import dependency_problems
 from catalog.models import Service, issue_type_key_validator, slug_validator
 from catalog.sections import sections
 from catalog.services import DEFAULT_ISSUE_TYPE_SPECS, IssueTypeSpec, issue_types_sync, service_create
@@ -50,6 +52,9 @@ class _ServiceEntry(StrictSerializer):
     active = serializers.BooleanField(required=False, default=True)
     demo_traffic = serializers.FloatField(required=False, allow_null=True, default=None, min_value=0)
     issue_types = _IssueTypeEntry(many=True, required=False, allow_empty=False)
+    depends_on = serializers.ListField(
+        child=serializers.CharField(max_length=64, validators=[slug_validator]), required=False, default=list
+    )
 
     def get_fields(self) -> dict[str, serializers.Field]:
         return {**super().get_fields(), **{section.key: section.field() for section in sections()}}
@@ -71,6 +76,8 @@ class ServiceSpec:
     active: bool
     demo_traffic: float | None
     issue_types: tuple[IssueTypeSpec, ...]
+    # Slugs of the upstream services this one depends on, in file order.
+    depends_on: tuple[str, ...] = ()
     # Values of the sections other apps register (catalog/sections.py), by key.
     sections: dict[str, Any] = field(default_factory=dict)
 
@@ -143,18 +150,41 @@ def parse_catalog(text: str) -> list[ServiceSpec]:
                 issue_types=tuple(IssueTypeSpec(i["key"], i["label"]) for i in issue_types)
                 if issue_types
                 else DEFAULT_ISSUE_TYPE_SPECS,
+                depends_on=tuple(data["depends_on"]),
                 sections={section.key: data.get(section.key, section.empty) for section in sections()},
             )
         )
+    if not problems:
+        # Within the file only: slugs it does not define may be services already in the
+        # catalog, which catalog_load checks against the database.
+        problems = _dependency_lines(specs, known=None, others={})
     if problems:
         raise CatalogError("\n".join(problems))
     return specs
+
+
+def _dependency_lines(specs: list[ServiceSpec], *, known: set[str] | None, others: dict[str, list[str]]) -> list[str]:
+    """`services[i] (slug): depends_on: ...` lines for the file's dependency problems.
+
+    `others` are the edges of catalog services the file does not list (they can close a
+    cycle); `known=None` skips the unknown-slug check (done against the database later).
+    """
+    graph: dict[str, list[str]] = {**others, **{spec.slug: list(spec.depends_on) for spec in specs}}
+    file_slugs = {spec.slug for spec in specs}
+    everything = known if known is not None else set(graph) | {u for ups in graph.values() for u in ups}
+    problems = dependency_problems(graph, known=everything | file_slugs)
+    return [
+        f"services[{index}] ({spec.slug}): depends_on: {message}"
+        for index, spec in enumerate(specs)
+        for message in problems.get(spec.slug, [])
+    ]
 
 
 @transaction.atomic
 def catalog_load(specs: list[ServiceSpec]) -> LoadResult:
     """Create or update services and issue types so the database matches `specs`."""
     result = LoadResult()
+    _check_dependencies(specs)
     existing = {s.slug: s for s in Service.objects.filter(slug__in=[spec.slug for spec in specs])}
     for spec in specs:
         fields: dict[str, Any] = {
@@ -177,8 +207,38 @@ def catalog_load(specs: list[ServiceSpec]) -> LoadResult:
             service.save(update_fields=[*changed_fields, "updated_at"])
         types_changed = issue_types_sync(service=service, specs=spec.issue_types)
         sections_changed = _sections_sync(service, spec)
-        (result.updated if changed_fields or types_changed or sections_changed else result.unchanged).append(spec.slug)
+        changed = changed_fields or types_changed or sections_changed
+        (result.updated if changed else result.unchanged).append(spec.slug)
+    # After every service exists, so an entry may name an upstream listed after it.
+    for spec in specs:
+        if _dependencies_sync(spec) and spec.slug in result.unchanged:
+            result.unchanged.remove(spec.slug)
+            result.updated.append(spec.slug)
     return result
+
+
+def _check_dependencies(specs: list[ServiceSpec]) -> None:
+    """Refuse the file (before any write) if an upstream is unknown or closes a cycle through the catalog."""
+    file_slugs = {spec.slug for spec in specs}
+    known = set(Service.objects.values_list("slug", flat=True)) | file_slugs
+    others: dict[str, list[str]] = {}
+    edges = Service.depends_on.through.objects.exclude(from_service__slug__in=file_slugs)
+    for dependent, upstream in edges.values_list("from_service__slug", "to_service__slug"):
+        others.setdefault(dependent, []).append(upstream)
+    problems = _dependency_lines(specs, known=known, others=others)
+    if problems:
+        raise CatalogError("\n".join(problems))
+
+
+def _dependencies_sync(spec: ServiceSpec) -> bool:
+    """Make the service's upstreams those of the file; returns whether they changed."""
+    service = Service.objects.get(slug=spec.slug)
+    wanted = set(Service.objects.filter(slug__in=spec.depends_on).values_list("pk", flat=True))
+    current = set(service.depends_on.values_list("pk", flat=True))
+    if wanted == current:
+        return False
+    service.depends_on.set(wanted)
+    return True
 
 
 def _sections_sync(service: Service, spec: ServiceSpec) -> bool:

@@ -46,6 +46,15 @@ class Service(models.Model):
     # Demo only: typical counted reports per minute at the daily peak that the
     # traffic simulator generates for this service. Empty: not simulated.
     demo_traffic = models.FloatField(null=True, blank=True, validators=[MinValueValidator(0.0)])
+    # Upstream providers this service relies on (Cloudflare, a cloud region, a payment processor),
+    # themselves services of the catalog. Acyclic: the loader (catalog/dependencies.py) refuses cycles.
+    depends_on = models.ManyToManyField(
+        "self",
+        symmetrical=False,
+        related_name="dependents",
+        blank=True,
+        help_text="Upstream services whose outages can cause this one's.",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 

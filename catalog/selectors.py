@@ -29,3 +29,8 @@ def issue_type_keys(*, service: Service | None = None) -> list[str]:
         return list(IssueType.objects.filter(service=service, active=True).values_list("key", flat=True))
     keys = IssueType.objects.filter(active=True).values_list("key", flat=True)
     return sorted(keys.order_by("key").distinct())
+
+
+def service_dependencies(*, service: Service) -> tuple[list[Service], list[Service]]:
+    """The active upstreams the service depends on, and the active services depending on it, by name."""
+    return list(service.depends_on.active().order_by("name")), list(service.dependents.active().order_by("name"))

@@ -111,6 +111,7 @@ INSTALLED_APPS = [
     "catalog",
     "reports",
     "probes",
+    "statuspages",
 ]
 
 MIDDLEWARE = [
@@ -365,7 +366,11 @@ SPECTACULAR_SETTINGS = {
     # Swagger UI would otherwise send the schema's address to validator.swagger.io for a badge.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
     # One name for a choice set that several fields use (a service's status, an outage's level).
-    "ENUM_NAME_OVERRIDES": {"Level": "reports.models.Level"},
+    "ENUM_NAME_OVERRIDES": {
+        "Level": "reports.models.Level",
+        "OfficialLevel": "statuspages.kinds.OfficialLevel",
+        "IncidentStatus": "statuspages.kinds.IncidentStatus",
+    },
 }
 
 # --- OutageHub ----------------------------------------------------------------
@@ -430,6 +435,19 @@ PROBES_CA_FILE = os.environ.get("OUTAGEHUB_PROBES_CA_FILE", "")
 # Resolvers for DNS checks ("ip" or "ip:port", comma-separated); empty: the system's.
 PROBES_DNS_NAMESERVERS = envlist("OUTAGEHUB_PROBES_DNS_NAMESERVERS")
 
+# --- Official status pages ------------------------------------------------------
+# Same guard as probes: private, loopback and reserved addresses are refused unless allowed.
+STATUSPAGES_ALLOW_PRIVATE = envbool("OUTAGEHUB_STATUSPAGES_ALLOW_PRIVATE", PROBES_ALLOW_PRIVATE)
+# address:port pairs allowed although private (the demo's fixture server), checked at start.
+STATUSPAGES_ALLOWED_ADDRESSES = envlist("OUTAGEHUB_STATUSPAGES_ALLOWED_ADDRESSES")
+STATUSPAGES_INTERVAL_SECONDS = envint("OUTAGEHUB_STATUSPAGES_INTERVAL_SECONDS", 120)
+if not 60 <= STATUSPAGES_INTERVAL_SECONDS <= 300:
+    raise ImproperlyConfigured("OUTAGEHUB_STATUSPAGES_INTERVAL_SECONDS must be from 60 to 300")
+STATUSPAGES_JITTER_SECONDS = envnatural("OUTAGEHUB_STATUSPAGES_JITTER_SECONDS", 30)
+STATUSPAGES_TIMEOUT_SECONDS = max(envint("OUTAGEHUB_STATUSPAGES_TIMEOUT_SECONDS", 10), 1)
+STATUSPAGES_MAX_BYTES = max(envint("OUTAGEHUB_STATUSPAGES_MAX_BYTES", 8 * 1024 * 1024), 1024)
+STATUSPAGES_STALE_SECONDS = envnatural("OUTAGEHUB_STATUSPAGES_STALE_SECONDS", 900)
+
 CELERY_BEAT_SCHEDULE = {
     # Often: a cooldown row holds a reporter hash, which should not outlive the cooldown by much.
     "prune-cooldowns": {"task": "reports.tasks.reports_prune_cooldowns", "schedule": 300.0},
@@ -443,7 +461,13 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": float(envint("OUTAGEHUB_DETECTION_INTERVAL_SECONDS", 30)),
     },
     "webhooks-resend-stale": {"task": "reports.tasks.webhooks_resend_stale", "schedule": 300.0},
+    # Likely upstream causes of recent outages (reports/outages/attribution.py).
+    "attribution-tick": {
+        "task": "reports.tasks.attribution_tick",
+        "schedule": float(envint("OUTAGEHUB_ATTRIBUTION_INTERVAL_SECONDS", 60)),
+    },
     "probes-rollup-and-prune": {"task": "probes.tasks.probes_rollup_and_prune", "schedule": 900.0},
+    "statuspages-poll-due": {"task": "statuspages.tasks.statuspages_poll_due", "schedule": 60.0},
     # Always scheduled: with OUTAGEHUB_SIMULATOR off it only plays outages injected by hand.
     "simulate-traffic": {
         "task": "reports.tasks.reports_simulate_traffic",

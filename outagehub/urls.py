@@ -36,6 +36,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/v1/", include("reports.api.urls")),
     path("api/v1/", include("probes.urls")),
+    path("api/v1/", include("statuspages.urls")),
     # Unknown /api/ paths answer in JSON, whatever DEBUG says (even with a newline in the path: [\s\S], not .).
     re_path(r"^api/(?P<rest>[\s\S]*)$", api_not_found),
     path("", include("reports.web.urls")),

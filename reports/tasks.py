@@ -13,8 +13,11 @@ from catalog.models import Service
 from reports.detection.rollups import rollups_prune
 from reports.detection.tick import detection_tick
 from reports.intake.services import DATABASE_DOWN, ReportDraft, cooldowns_prune, report_ingest
+from reports.outages.attribution import outages_attribute, upstream_service_ids
 from reports.outages.webhooks import webhook_deliveries_stale, webhook_delivery_attempt
 from reports.simulation.services import simulator_tick
+from statuspages.kinds import OfficialLevel
+from statuspages.selectors import official_levels
 
 
 @shared_task(ignore_result=True)
@@ -63,6 +66,18 @@ def detection_tick_all() -> int:
 def detection_run(service_id: int) -> int:
     """Detect over the service's closed minutes not yet processed; opens, updates and resolves outages."""
     return detection_tick(service_id=service_id, now=timezone.now()).minutes
+
+
+@shared_task(ignore_result=True)
+def attribution_tick() -> int:
+    """Name the likely upstream cause of recent outages (idempotent: changes are claimed, see outages_attribute)."""
+    now = timezone.now()
+    # The one place official status-page levels come in; a stale reading is no evidence: unknown.
+    official = {
+        service_id: OfficialLevel.UNKNOWN.value if state.stale else state.level
+        for service_id, state in official_levels(upstream_service_ids(), now=now).items()
+    }
+    return outages_attribute(now=now, official=official)
 
 
 @shared_task(ignore_result=True)

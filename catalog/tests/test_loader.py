@@ -352,8 +352,8 @@ BAD_SECOND_ENTRIES = {
     "unknown field": (
         "  - {slug: second, name: Second, colour: red}\n",
         [
-            "services[1] (second): colour: Unknown field. "
-            "Allowed: slug, name, homepage, description, active, demo_traffic, issue_types, probes."
+            "services[1] (second): colour: Unknown field. Allowed: slug, name, homepage, description, active, "
+            "demo_traffic, issue_types, depends_on, probes, status_page."
         ],
     ),
     "duplicate issue type key": (

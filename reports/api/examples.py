@@ -281,12 +281,48 @@ OUTAGE: dict[str, Any] = {
     "issue_types": {"payment": 2662, "server": 52, "inventory": 19, "shipping": 12},
     # By hour, so the reports of 19:00-19:03 count too; "??" is an unknown country.
     "countries": {code or "??": count for code, count in COUNTRY_HOUR.items()},
+    "cause": None,
+    "affected_dependents": [],
 }
 OUTAGES_NEXT = next_cursor("/api/v1/outages/", OUTAGE["started_at"], page_size=1, service="tiktok-shop")
 OUTAGE_LIST = [
     OpenApiExample("The newest outage of TikTok Shop", value=OUTAGE, response_only=True),
     invalid("An unknown status", {"status": ['"closed" is not a valid choice. Allowed: open, resolved.']}),
 ]
+
+CAUSE_EVIDENCE = {
+    "cause": "cloudflare",
+    "cause_name": "Cloudflare",
+    "status": "confirmed",
+    "points": 7.0,
+    "affected": 5,
+    "dependents": 6,
+    "affected_services": ["doordash", "etsy", "shein", "shopify", "temu"],
+    "upstream_outage": 4809,
+    "upstream_outage_level": "outage",
+    "upstream_probes_down": False,
+    "official_level": None,
+    "lag_minutes": 3.0,
+}
+CAUSED_OUTAGE = {
+    **OUTAGE,
+    "id": 4813,
+    "service": "shopify",
+    "team_state": "",
+    "acknowledged_at": None,
+    "cause": {
+        "service": "cloudflare",
+        "service_name": "Cloudflare",
+        "status": "confirmed",
+        "outage": 4809,
+        "summary": "Caused by Cloudflare (5 of 6 dependent services affected, Cloudflare itself has an outage)",
+        "evidence": CAUSE_EVIDENCE,
+    },
+    "timeline": [
+        {"at": "2026-11-26T19:03:00Z", "kind": "opened", "data": OPENED},
+        {"at": "2026-11-26T19:05:00Z", "kind": "cause", "data": CAUSE_EVIDENCE},
+    ],
+}
 
 OUTAGE_DETAIL = [
     OpenApiExample(
@@ -306,7 +342,8 @@ OUTAGE_DETAIL = [
                 {"at": IDENTIFIED["created_at"], "kind": "status_update", "data": _status_update(IDENTIFIED)},
             ],
         },
-    )
+    ),
+    OpenApiExample("Caused by an upstream", response_only=True, value=CAUSED_OUTAGE),
 ]
 
 UPDATES_NEXT = next_cursor("/api/v1/outages/4812/updates/", INVESTIGATING["created_at"], page_size=1)
@@ -393,6 +430,7 @@ DELIVERY: dict[str, Any] = {
             "peak_expected": OPENED["expected"],
             "issue_types": {"payment": 77, "server": 2, "shipping": 2},
             "countries": {"US": 48, "GB": 12, "DE": 9, "??": 7, "JP": 6, "FR": 5},
+            "cause": None,
         },
     },
 }

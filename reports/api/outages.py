@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django_filters.rest_framework import DjangoFilterBackend
-from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import exceptions, generics, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,6 +15,8 @@ from outagehub.api.examples import ExampleLinks
 from outagehub.api.pagination import TimeCursorPagination
 from reports.api import examples
 from reports.api.filters import OutageFilter
+from reports.models import Outage
+from reports.outages.webhooks import outage_cause
 from reports.selectors.outages import outage_get, outage_list
 
 
@@ -26,6 +28,37 @@ class OutageEventSerializer(serializers.Serializer):
     kind = serializers.CharField()
     # DRF's metaclass moves declared fields off the class: this does not replace Serializer.data.
     data = serializers.JSONField(help_text="The numbers behind the event: actual vs expected, the probe...")  # type: ignore[assignment]
+
+
+class OutageCauseSerializer(serializers.Serializer):
+    class Meta:
+        ref_name = "OutageCause"
+
+    service = serializers.CharField(help_text="Slug of the upstream service (one the outage's service depends on).")
+    service_name = serializers.CharField()
+    status = serializers.ChoiceField(
+        choices=["likely", "confirmed"],
+        help_text="likely (from the dependency graph and co-occurring outages), confirmed (the upstream's own "
+        "outage or official status page says so).",
+    )
+    outage = serializers.IntegerField(allow_null=True, help_text="The upstream's own outage, if it has one.")
+    summary = serializers.CharField(help_text="The cause in one sentence, with its numbers.")
+    evidence = serializers.JSONField(
+        help_text="affected and dependents (how many of the upstream's dependents were hit), affected_services, "
+        "upstream_outage_level, upstream_probes_down, official_level, lag_minutes, points."
+    )
+
+
+class AffectedDependentSerializer(serializers.Serializer):
+    class Meta:
+        ref_name = "AffectedDependent"
+
+    id = serializers.IntegerField()
+    service = serializers.CharField(source="service.slug")
+    service_name = serializers.CharField(source="service.name")
+    status = serializers.CharField()
+    started_at = serializers.DateTimeField()
+    cause_status = serializers.CharField(help_text="likely or confirmed.")
 
 
 class OutageSerializer(serializers.Serializer):
@@ -61,6 +94,18 @@ class OutageSerializer(serializers.Serializer):
     countries = serializers.JSONField(
         help_text='Counted reports by country over the hours it spans; "??" counts those of unknown country.'
     )
+    cause = serializers.SerializerMethodField(
+        help_text="The upstream that likely caused it (null: none found). See README, Upstream attribution."
+    )
+    affected_dependents = AffectedDependentSerializer(
+        many=True,
+        source="affected_dependents.all",
+        help_text="For an upstream's outage: the outages of services depending on it that it likely caused.",
+    )
+
+    @extend_schema_field(OutageCauseSerializer(allow_null=True))
+    def get_cause(self, outage: Outage) -> dict[str, Any] | None:
+        return outage_cause(outage)
 
 
 class OutageCursorPagination(ExampleLinks, TimeCursorPagination):

@@ -40,8 +40,18 @@ The test
     with enough distinct reporters and a large enough ratio to the
     expectation, so a large service's statistically significant 5 % rise is
     not an outage. Levels: POSSIBLE at p < p_possible, OUTAGE at
-    p < p_outage; an outage also needs the level to have been elevated on
-    the previous row too, unless the evidence is overwhelming (p_single).
+    p < p_outage.
+
+The verdict (Tracker)
+    A row's OUTAGE level is statistics, not yet an outage. Crowd counts
+    alone open one only when overwhelming: OUTAGE for at least two rows
+    (persist_minutes) and a count/expected above the largest surge the
+    series had lately that nothing confirmed: on bursty series (social
+    chatter, news) the tail test is easily passed by spikes that are not
+    outages, and the series' own history of such spikes is the honest
+    measure of "far more than usual". Anything less shows as "possible".
+    A probe down, or the official status page at degraded or worse
+    (`Corroboration`), confirms an elevation to an outage.
 """
 
 from __future__ import annotations
@@ -51,7 +61,7 @@ import itertools
 import math
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -71,7 +81,23 @@ class Params:
     # Tail probabilities (several windows are tested each row: these are per window).
     p_possible: float = 1e-4
     p_outage: float = 1e-6
-    p_single: float = 1e-12
+    # Crowd-only outages ("overwhelming" crowd evidence, nothing else confirming).
+    # Persistence: OUTAGE-level rows in a row, at least 2 and at least this long
+    # (wall-clock, so 1-, 5- and 30-minute series mean the same),
+    persist_minutes: float = 15.0
+    # ... and still holding: count/expected over that span at least this share
+    # of the stretch's highest 5 minutes. Chatter spikes and fades (a news
+    # item: x90, then x18, x9); an outage holds or grows while it lasts.
+    hold_fraction: float = 0.5
+    # Far beyond anything the series does (this many times the bar): two holding
+    # rows suffice. Twenty reports a minute where one is usual is an outage now.
+    fast_factor: float = 5.0
+    # Magnitude: the evidence window's count/expected must reach the largest
+    # unconfirmed surge this series had lately (x burst_margin), remembered
+    # with this half-life, and never less than ratio_outage. A series whose
+    # chatter spikes x20 needs more than x20 before the crowd alone says outage.
+    burst_margin: float = 1.0
+    burst_memory_days: float = 14.0
     # Distinct reporters (counted reports) a window needs; ratio to the expectation.
     min_reporters_possible: int = 3
     min_reporters_outage: int = 5
@@ -117,6 +143,7 @@ class Step:
     window_expected: float
     quiet: bool  # short windows near the baseline (for resolving)
     short_level: str = OK  # the level from the short windows alone: fresh evidence
+    warm: bool = True  # past the warm-up: the baseline means something
 
 
 def nb_sf(x: float, mean: float, dispersion: float) -> float:
@@ -458,6 +485,7 @@ class Detector:
             window_expected=best_m,
             quiet=short_level == OK,
             short_level=short_level,
+            warm=warm,
         )
 
     # --- persistence ------------------------------------------------------
@@ -533,12 +561,46 @@ def _numbers(step: Step) -> dict[str, Any]:
     }
 
 
+# Official status-page levels that confirm a crowd signal (the scale of the
+# `statuspages` app: operational, maintenance, degraded, partial_outage,
+# major_outage, unknown). Maintenance is announced work, unknown is no evidence.
+OFFICIAL_CONFIRMING = frozenset({"degraded", "partial_outage", "major_outage"})
+
+
+@dataclass(frozen=True)
+class Corroboration:
+    """Evidence from outside the crowd at one row: our probes, the service's official status page."""
+
+    probe_down: bool = False
+    official_level: str | None = None  # None or "unknown" (or a stale page): no evidence
+
+    @property
+    def official_down(self) -> bool:
+        return self.official_level in OFFICIAL_CONFIRMING
+
+    @property
+    def confirms(self) -> bool:
+        return self.probe_down or self.official_down
+
+    @property
+    def source(self) -> str:
+        """What to credit an outage this opened to ("probes" first: our own measurement)."""
+        return "probes" if self.probe_down else "official" if self.official_down else "reports"
+
+
+NO_CORROBORATION = Corroboration()
+
+
 @dataclass
 class Tracker:
-    """Opens, escalates and resolves one series' outage from its steps (and probe evidence).
+    """Opens, escalates and resolves one series' outage from its steps and outside evidence.
 
-    Opening needs OUTAGE on this row and an elevated previous row (the
-    duration rule), or overwhelming evidence, or a probe down by quorum.
+    The crowd alone opens an outage only when it is overwhelming: OUTAGE-level
+    rows for `persist_minutes` (at least two rows) whose count/expected also
+    reaches the largest unconfirmed surge the series had lately (its own
+    burstiness: a chatter-prone series needs more). Anything less stays
+    "possible" unless a probe is down or the official status page says
+    degraded or worse, which confirms it (and, on their own, open an outage).
     Resolving needs `resolve_minutes` of quiet rows and no probe down; a new
     trigger within `reopen_minutes` of resolving reopens the same outage.
     """
@@ -556,11 +618,107 @@ class Tracker:
     previous_level: str = OK
     pending_level: str = OK
     pending_rows: int = 0
+    # Persistence and the series' burst memory (see burst_bar).
+    outage_rows: int = 0  # consecutive rows at OUTAGE level
+    outage_minutes: float = 0.0
+    hold_ratios: list[float] = field(default_factory=list)  # count/expected of the stretch's last rows
+    hold_peak: float = 0.0  # the stretch's highest 5-minute mean of those
+    episode_peak: float = 0.0  # largest held count/expected of the current stretch (see _holding)
+    episode_confirmed: bool = False  # the stretch had outside evidence: it teaches nothing about chatter
+    burst_peak: float = 0.0  # largest unconfirmed surge (count/expected) lately, as of burst_at
+    burst_at: dt.datetime | None = None
 
-    def update(self, step: Step, *, probe_down: bool = False, interval_minutes: float = 1.0) -> list[Transition]:
+    def burst_bar(self, at: dt.datetime) -> float:
+        """The count/expected the crowd alone must reach at `at` to be overwhelming.
+
+        The remembered surge decays toward ratio_outage with burst_memory_days
+        as half-life, so a series that calmed down is trusted again.
+        """
         p = self.params
+        floor = p.ratio_outage
+        if self.burst_at is None or self.burst_peak <= floor:
+            return floor
+        age_days = max(0.0, (at - self.burst_at).total_seconds() / 86400)
+        remembered = floor + (self.burst_peak - floor) * math.exp(-_LN2 * age_days / p.burst_memory_days)
+        return max(floor, p.burst_margin * remembered)
+
+    def _holding(self, interval_minutes: float) -> float | None:
+        """The stretch's count/expected over the persistence span if the surge still holds, else None.
+
+        Holding: the span's mean and its last 5 minutes' mean both at least
+        hold_fraction of the stretch's highest 5 minutes (a row back at normal,
+        or a spike fading like news, is not an outage).
+        """
+        if self.outage_rows < 2:
+            return None
+        peak_rows, span_rows = self._hold_rows(interval_minutes)
+        floor = self.params.hold_fraction * self.hold_peak
+        span, last = self.hold_ratios[-span_rows:], self.hold_ratios[-peak_rows:]
+        if sum(last) / len(last) < floor or sum(span) / len(span) < floor:
+            return None
+        return sum(span) / len(span)
+
+    def _overwhelming(self, step: Step, level: str, interval_minutes: float) -> bool:
+        p = self.params
+        held = self._holding(interval_minutes)
+        if level != OUTAGE or held is None:
+            return False
+        bar = self.burst_bar(step.at)
+        if held >= p.fast_factor * bar:
+            return True
+        return self.outage_minutes >= p.persist_minutes and held >= bar
+
+    def _hold_rows(self, interval_minutes: float) -> tuple[int, int]:
+        """Rows in 5 minutes (the peak is of their means) and in the persistence span (at least 2)."""
+        peak_rows = max(1, round(self.params.quiet_window_minutes / interval_minutes))
+        return peak_rows, max(2, math.ceil(self.params.persist_minutes / interval_minutes - 1e-9))
+
+    def _remember(self, step: Step, corroboration: Corroboration, interval_minutes: float) -> None:
+        """Persistence counters and the burst memory, before the verdict on this row."""
+        if step.level == OUTAGE:
+            self.outage_rows += 1
+            self.outage_minutes += interval_minutes
+            peak_rows, span_rows = self._hold_rows(interval_minutes)
+            ratios = [*self.hold_ratios, step.count / max(step.expected, 1e-9)]
+            self.hold_ratios = ratios[-max(peak_rows, span_rows) :]
+            recent = self.hold_ratios[-peak_rows:]
+            self.hold_peak = max(self.hold_peak, sum(recent) / len(recent))
+        else:
+            self.outage_rows, self.outage_minutes = 0, 0.0
+            self.hold_ratios, self.hold_peak = [], 0.0
+        if step.level != OK:
+            # What is remembered is a surge that held for the persistence span (past
+            # the warm-up): one the crowd alone could have called an outage. Spikes
+            # that fade are rejected by the hold test anyway and must not raise the bar.
+            held = self._holding(interval_minutes) if step.level == OUTAGE and step.warm else None
+            if held is not None and self.outage_minutes >= self.params.persist_minutes:
+                self.episode_peak = max(self.episode_peak, held)
+            self.episode_confirmed = self.episode_confirmed or corroboration.confirms
+        elif self.episode_peak > 0:
+            # An elevated stretch ended: if nothing outside the crowd confirmed it, it is
+            # how big this series' chatter gets, and the bar the next one must clear.
+            if not self.episode_confirmed:
+                bar = self.burst_bar(step.at) / self.params.burst_margin
+                if self.episode_peak >= bar:
+                    self.burst_peak, self.burst_at = self.episode_peak, step.at
+            self.episode_peak, self.episode_confirmed = 0.0, False
+
+    def update(
+        self,
+        step: Step,
+        *,
+        probe_down: bool = False,
+        corroboration: Corroboration | None = None,
+        interval_minutes: float = 1.0,
+    ) -> list[Transition]:
+        """Fold one row's step (and outside evidence at that row) in; return what happened to the outage."""
+        p = self.params
+        evidence = corroboration or NO_CORROBORATION
+        if probe_down and not evidence.probe_down:
+            evidence = Corroboration(probe_down=True, official_level=evidence.official_level)
         out: list[Transition] = []
         elevated = step.level != OK
+        self._remember(step, evidence, interval_minutes)
         if not self.open:
             if elevated and self.rising_since is None:
                 self.rising_since = step.at
@@ -570,21 +728,32 @@ class Tracker:
             # Just after resolving, long windows still remember the spike: only
             # fresh (short-window) evidence may reopen.
             level = step.short_level if reopen else step.level
-            by_reports = level == OUTAGE and (self.previous_level != OK or step.p_value < p.p_single)
-            if by_reports or probe_down:
+            by_reports = self._overwhelming(step, level, interval_minutes)
+            if by_reports or evidence.confirms:
                 self.open, self.quiet_since = True, None
-                self.level = OUTAGE if by_reports else (step.level if elevated else OK)
+                # Outside evidence confirms any crowd elevation to an outage.
+                self.level = OUTAGE if by_reports or level != OK else OK
+                # The crowd's outage started where its held stretch began (the alert, at
+                # step.at, comes persist_minutes later); outside evidence starts it now.
+                begun = step.at - dt.timedelta(minutes=interval_minutes * (self.outage_rows - 1))
+                start = begun if by_reports else step.at
                 if not reopen:
-                    self.started_at, self.peak_count, self.peak_at, self.peak_expected = step.at, 0, None, 0.0
-                data = _numbers(step) | {"by": "reports" if by_reports else "probes", "level": self.level}
-                if self.rising_since and self.rising_since < step.at and not reopen:
+                    self.started_at, self.peak_count, self.peak_at, self.peak_expected = start, 0, None, 0.0
+                data = _numbers(step) | {
+                    "by": "reports" if by_reports else evidence.source,
+                    "level": self.level,
+                    "started_at": start.isoformat(),
+                }
+                if self.rising_since and self.rising_since < start and not reopen:
                     data["rising_since"] = self.rising_since.isoformat()
                 out.append(Transition("reopened" if reopen else "opened", step.at, data))
             elif not elevated:
                 self.rising_since = None
         else:
-            # Level while open, damped: a change must hold for 3 rows.
-            shown = OUTAGE if step.level == OUTAGE else POSSIBLE if elevated else self.level
+            # Level while open, damped: a change must hold for 3 rows. Confirmed
+            # crowd evidence counts as OUTAGE.
+            confirmed = elevated and evidence.confirms
+            shown = OUTAGE if step.level == OUTAGE or confirmed else POSSIBLE if elevated else self.level
             if shown != self.level:
                 self.pending_rows = self.pending_rows + 1 if shown == self.pending_level else 1
                 self.pending_level = shown
@@ -593,7 +762,7 @@ class Tracker:
                     self.level, self.pending_rows = shown, 0
             else:
                 self.pending_rows = 0
-            if step.quiet and not probe_down:
+            if step.quiet and not evidence.probe_down:
                 self.quiet_since = self.quiet_since or step.at
                 if step.at + dt.timedelta(minutes=interval_minutes) - self.quiet_since >= dt.timedelta(
                     minutes=p.resolve_minutes
@@ -613,22 +782,41 @@ class Tracker:
         self.previous_level = step.level
         return out
 
+    _TIMES = ("started_at", "rising_since", "quiet_since", "resolved_at", "peak_at", "burst_at")
+
     def to_state(self) -> dict[str, Any]:
         state = asdict(self)
         state.pop("params")
-        for key in ("started_at", "rising_since", "quiet_since", "resolved_at", "peak_at"):
+        for key in self._TIMES:
             state[key] = state[key].isoformat() if state[key] else None
         return state
 
     @classmethod
     def from_state(cls, state: dict[str, Any], params: Params | None = None) -> Tracker:
-        values = dict(state)
-        for key in ("started_at", "rising_since", "quiet_since", "resolved_at", "peak_at"):
+        """A tracker from its saved state; fields a state saved by an older version lacks start at their defaults."""
+        known = {f.name for f in fields(cls)} - {"params"}
+        values = {k: v for k, v in state.items() if k in known}
+        for key in cls._TIMES:
             values[key] = dt.datetime.fromisoformat(values[key]) if values.get(key) else None
         return cls(params=params or Params(), **values)
 
 
 # --- whole series (backtest, bench) -------------------------------------------
+
+
+def shown_level(step: Step, tracker: Tracker) -> str:
+    """The status people see: OUTAGE exactly while an outage is open, else at most POSSIBLE.
+
+    Just after an outage resolves the long windows still remember it, so
+    only the short windows speak then.
+    """
+    if tracker.open:
+        return tracker.level
+    recent = tracker.resolved_at is not None and step.at - tracker.resolved_at <= dt.timedelta(
+        minutes=tracker.params.reopen_minutes
+    )
+    evidence = step.short_level if recent else step.level
+    return OK if evidence == OK else POSSIBLE
 
 
 @dataclass
@@ -642,9 +830,17 @@ class DetectedOutage:
 
 @dataclass
 class SeriesResult:
+    """What the product would have done over a series.
+
+    `alerts`: the times outages opened (what users are notified of);
+    `outages`: those outages; `possible`: stretches shown as "possible
+    problems" that never became an outage (no notification).
+    """
+
     alerts: list[dt.datetime]
     outages: list[DetectedOutage]
     steps: list[Step]
+    possible: list[DetectedOutage] = field(default_factory=list)
 
 
 def infer_interval(times: list[dt.datetime]) -> float:
@@ -663,23 +859,33 @@ def detect_series(
     values: Sequence[float],
     params: Params | None = None,
     interval_minutes: float | None = None,
+    corroboration: Sequence[Corroboration] | None = None,
 ) -> SeriesResult:
-    """Run the detector causally over a whole series: each row sees only the rows up to it."""
+    """Run the detector causally over a whole series: each row sees only the rows up to it.
+
+    `times` are row starts at a fixed interval (see `regular_rows` for
+    anything else); `corroboration`, one per row, is outside evidence.
+    """
     params = params or Params()
     interval = interval_minutes or infer_interval(times)
     detector, tracker = Detector(interval, params), Tracker(params)
     alerts: list[dt.datetime] = []
     outages: list[DetectedOutage] = []
+    possible: list[DetectedOutage] = []
     steps: list[Step] = []
     current: DetectedOutage | None = None
-    for at, value in zip(times, values, strict=True):
+    maybe: DetectedOutage | None = None
+    step_length = dt.timedelta(minutes=interval)
+    for i, (at, value) in enumerate(zip(times, values, strict=True)):
         count = max(0, round(value)) if math.isfinite(value) else 0
         step = detector.update(at, count)
         steps.append(step)
-        for t in tracker.update(step, interval_minutes=interval):
+        evidence = corroboration[i] if corroboration is not None else None
+        for t in tracker.update(step, corroboration=evidence, interval_minutes=interval):
             if t.kind == "opened":
                 alerts.append(t.at)
-                current = DetectedOutage(t.at, None, t.at, step.count, OUTAGE)
+                start = dt.datetime.fromisoformat(t.data["started_at"])
+                current = DetectedOutage(start, None, t.at, step.count, OUTAGE)
                 outages.append(current)
             elif t.kind == "reopened" and outages:
                 current = outages[-1]
@@ -689,7 +895,21 @@ def detect_series(
                 current = None
             elif t.kind == "peak" and current is not None:
                 current.peak, current.peak_count = t.at, t.data["count"]
-    return SeriesResult(alerts, outages, steps)
+        # "Possible" stretches: shown as possible, never an open outage.
+        if shown_level(step, tracker) == POSSIBLE and not tracker.open:
+            if maybe is None:
+                maybe = DetectedOutage(at, None, at, step.count, POSSIBLE)
+            elif step.count > maybe.peak_count:
+                maybe.peak, maybe.peak_count = at, step.count
+            maybe.end = at + step_length
+        elif maybe is not None:
+            if not tracker.open:  # an outage that opened out of it is listed as an outage
+                possible.append(maybe)
+            maybe = None
+    if maybe is not None:
+        maybe.end = None  # still possible at the end of the series
+        possible.append(maybe)
+    return SeriesResult(alerts, outages, steps, possible)
 
 
 # --- helpers for readers --------------------------------------------------------

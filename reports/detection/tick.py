@@ -22,7 +22,18 @@ from catalog.models import IssueType, Service
 from outagehub.timebuckets import MINUTE, floor_hour, floor_minute
 from probes.kinds import ProbeState
 from probes.models import Probe, ProbeEvent
-from reports.detection.detector import OK, OUTAGE, Detector, Params, Step, Tracker, Transition
+from reports.detection.detector import (
+    OK,
+    OUTAGE,
+    Corroboration,
+    Detector,
+    Params,
+    Step,
+    Tracker,
+    Transition,
+)
+from reports.detection.detector import shown_level as detector_shown_level
+from reports.detection.official import official_apply
 from reports.detection.rollups import BOOTSTRAP_DAYS, LATE_MINUTES, rollups_refresh
 from reports.models import (
     Confidence,
@@ -39,6 +50,7 @@ from reports.models import (
     WebhookEvent,
 )
 from reports.outages.webhooks import webhooks_dispatch
+from statuspages.selectors import official_levels
 
 logger = logging.getLogger(__name__)
 
@@ -88,6 +100,21 @@ class ProbeTimeline:
     @property
     def down(self) -> bool:
         return any(s == ProbeState.DOWN for s in self.state.values())
+
+
+# --- official status pages as evidence -------------------------------------------
+
+# An official level is what the page says now: it speaks only for the last minutes of
+# a tick, never for minutes replayed from further back.
+OFFICIAL_FRESH = dt.timedelta(minutes=5)
+
+
+def official_level(service_id: int, *, now: dt.datetime) -> str | None:
+    """The service's official status-page level now; None without a page or when its reading is stale."""
+    state = official_levels([service_id], now=now).get(service_id)
+    if state is None or state.stale:
+        return None
+    return str(state.level)
 
 
 # --- the tick -------------------------------------------------------------------
@@ -143,6 +170,7 @@ def _tick_chunk(*, service_id: int, upto: dt.datetime, params: Params) -> TickRe
         # once for a service: this lock is what guarantees that.
         rollups_refresh(service=service, since=min(first, upto - LATE_MINUTES * MINUTE), until=last + MINUTE)
         result = _process(service, state, first, last, params, announce_since=upto - ANNOUNCE_WINDOW)
+        official_apply(service=service, now=upto)  # the official page's news on the outage (official.py)
         state.last_minute = last
         state.save()
         return result
@@ -170,6 +198,8 @@ def _process(
     outage = Outage.objects.filter(service=service, status=OutageStatus.OPEN).first()
     if outage is None and tracker.open:
         tracker.open = False  # the outage was closed by hand: start afresh
+    official = official_level(service.pk, now=last + MINUTE)
+    official_since = last + MINUTE - OFFICIAL_FRESH
     opened = 0
     minutes = []
     at = first
@@ -177,7 +207,8 @@ def _process(
         counts = per_minute.get(at, {})
         step = detector.update(at, sum(counts.values()))
         changes = probes.advance(at + MINUTE)
-        transitions = tracker.update(step, probe_down=probes.down, interval_minutes=1.0)
+        evidence = Corroboration(probe_down=probes.down, official_level=official if at >= official_since else None)
+        transitions = tracker.update(step, corroboration=evidence, interval_minutes=1.0)
         outage, new = _apply(
             service, outage, step, counts, transitions, changes, probes, tracker, announce=at >= announce_since
         )
@@ -194,8 +225,10 @@ def _process(
             )
         )
         if level != state.level:
-            # The start of the minute, as an outage's started_at: the two must agree on the page.
-            state.level, state.level_since = level, at
+            # The start of the minute, as an outage's started_at: the two must agree on the page
+            # (a crowd outage starts where its surge began, before the minute it opened).
+            since = outage.started_at if level == Level.OUTAGE and outage is not None else at
+            state.level, state.level_since = level, min(since, at)
         at += MINUTE
     if outage is not None:
         # Countries come from hourly rollups the chunk has just refreshed: once per chunk keeps
@@ -209,18 +242,8 @@ def _process(
 
 
 def shown_level(step: Step, tracker: Tracker) -> str:
-    """The status people see: "outage" exactly while an outage is open, else at most "possible problems".
-
-    Just after an outage resolves the long windows still remember it, so
-    only the short windows speak then.
-    """
-    if tracker.open:
-        return tracker.level
-    recent = tracker.resolved_at is not None and step.at - tracker.resolved_at <= dt.timedelta(
-        minutes=tracker.params.reopen_minutes
-    )
-    evidence = step.short_level if recent else step.level
-    return Level.OK if evidence == OK else Level.POSSIBLE
+    """The status people see (detector.shown_level) as a Level."""
+    return Level(detector_shown_level(step, tracker))
 
 
 def _event(outage: Outage, kind: EventKind, at: dt.datetime, data: dict) -> OutageEvent:
@@ -253,7 +276,8 @@ def _apply(
                 service=service,
                 confidence=Confidence.CROWD if by_reports else Confidence.PROBE,
                 level=t.data["level"] if t.data["level"] != OK else Level.OUTAGE,
-                started_at=t.at,
+                # Where the crowd's held surge began; the alert (t.at) confirms it later.
+                started_at=dt.datetime.fromisoformat(t.data["started_at"]) if "started_at" in t.data else t.at,
                 reports_confirmed=by_reports,
                 probes_confirmed=probes.down,
             )

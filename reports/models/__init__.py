@@ -11,6 +11,7 @@ from reports.models.keys import (
     api_key_hash,
 )
 from reports.models.outages import (
+    CauseStatus,
     Confidence,
     CountryHour,
     DetectorState,
@@ -42,6 +43,7 @@ __all__ = [
     "WEBHOOK_URL_MAX_LENGTH",
     "ApiKey",
     "ApiKeyScope",
+    "CauseStatus",
     "Channel",
     "CommentState",
     "Confidence",

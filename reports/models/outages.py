@@ -136,6 +136,13 @@ class UpdateState(models.TextChoices):
     RESOLVED = "resolved", "Resolved"
 
 
+class CauseStatus(models.TextChoices):
+    """How sure we are that an upstream caused an outage (reports/detection/attribution.py)."""
+
+    LIKELY = "likely", "Likely"
+    CONFIRMED = "confirmed", "Confirmed by the upstream"
+
+
 class Outage(models.Model):
     service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="outages")
     status = models.CharField(max_length=8, choices=OutageStatus.choices, default=OutageStatus.OPEN)
@@ -159,6 +166,16 @@ class Outage(models.Model):
     countries = models.JSONField(default=dict)
     reports_confirmed = models.BooleanField(default=False, help_text="Reports reached the outage level.")
     probes_confirmed = models.BooleanField(default=False, help_text="A probe was down by quorum.")
+    # The upstream (a service this one depends on) that likely caused it, set by the attribution
+    # task (reports/outages/attribution.py); cause_outage is that upstream's own outage, if it has one.
+    cause = models.ForeignKey(Service, null=True, blank=True, on_delete=models.SET_NULL, related_name="caused_outages")
+    cause_outage = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="affected_dependents"
+    )
+    cause_status = models.CharField(max_length=10, choices=CauseStatus.choices, blank=True)
+    cause_evidence = models.JSONField(default=dict, blank=True, help_text="The numbers behind the cause.")
+    # Bumped by every change of the cause: workers claim a change with a conditional UPDATE on it.
+    cause_revision = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-started_at"]
@@ -190,6 +207,9 @@ class EventKind(models.TextChoices):
     RESOLVED = "resolved", "Resolved"
     REOPENED = "reopened", "Reopened"
     STATUS_UPDATE = "status_update", "Status update"
+    CAUSE = "cause", "Likely cause"
+    OFFICIAL_UPDATE = "official_update", "Official status page update"
+    SILENT_OUTAGE = "silent_outage", "Silent outage: the official page is green"
 
 
 class OutageEvent(models.Model):

@@ -33,6 +33,7 @@ from django.utils import timezone
 from catalog.models import Service
 from outagehub import outbound
 from outagehub.outbound import BlockedAddress, http_client
+from reports.detection.attribution import cause_text
 from reports.models import (
     WEBHOOK_URL_MAX_LENGTH,
     ApiKey,
@@ -145,6 +146,22 @@ def outage_payload(outage: Outage) -> dict[str, Any]:
         "peak_expected": outage.peak_expected,
         "issue_types": outage.issue_types,
         "countries": outage.countries,
+        "cause": outage_cause(outage),
+    }
+
+
+def outage_cause(outage: Outage) -> dict[str, Any] | None:
+    """The likely upstream cause as the API and webhooks show it, or None (reports/outages/attribution.py)."""
+    if outage.cause_id is None:
+        return None
+    evidence = outage.cause_evidence or {}
+    return {
+        "service": evidence.get("cause") or (outage.cause.slug if outage.cause else None),
+        "service_name": evidence.get("cause_name") or (outage.cause.name if outage.cause else None),
+        "status": outage.cause_status,
+        "outage": outage.cause_outage_id,
+        "summary": cause_text(evidence),
+        "evidence": evidence,
     }
 
 

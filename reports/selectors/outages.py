@@ -18,11 +18,24 @@ from reports.models import Outage, OutageEvent, OutageStatus
 
 def outage_list() -> QuerySet[Outage]:
     """Every outage, newest first; the API narrows it with reports.api.filters.OutageFilter."""
-    return Outage.objects.select_related("service").order_by("-started_at", "-id")
+    return _with_cause(Outage.objects.all()).order_by("-started_at", "-id")
 
 
 def outage_get(*, outage_id: int) -> Outage | None:
-    return Outage.objects.select_related("service").prefetch_related("events").filter(pk=outage_id).first()
+    return _with_cause(Outage.objects.prefetch_related("events")).filter(pk=outage_id).first()
+
+
+def _with_cause(outages: QuerySet[Outage]) -> QuerySet[Outage]:
+    """With the service, the likely cause and, for an upstream's outage, the dependents' outages it caused."""
+    return outages.select_related("service", "cause", "cause_outage__service").prefetch_related(
+        affected_dependents_prefetch()
+    )
+
+
+def affected_dependents_prefetch() -> Prefetch:
+    """An upstream outage's `affected_dependents`, with their services, in the order they started."""
+    dependents = Outage.objects.select_related("service").order_by("started_at", "id")
+    return Prefetch("affected_dependents", queryset=dependents)
 
 
 def service_outages(*, service: Service, since: dt.datetime, limit: int = 20) -> list[Outage]:
@@ -33,7 +46,8 @@ def service_outages(*, service: Service, since: dt.datetime, limit: int = 20) ->
 def service_outage_get(*, service: Service, outage_id: int) -> Outage | None:
     """One outage of this service with its events in time order (`events.all()`), or None."""
     events = Prefetch("events", queryset=OutageEvent.objects.order_by("at", "id"))
-    return Outage.objects.filter(service=service, pk=outage_id).prefetch_related(events).first()
+    outages = _with_cause(Outage.objects.filter(service=service, pk=outage_id))
+    return outages.prefetch_related(events).first()
 
 
 def outages_recent(*, since: dt.datetime, slug: str | None = None) -> QuerySet[Outage]:

@@ -139,6 +139,39 @@ def generate(
         minute += MINUTE
 
 
+# How long after its upstream fails a dependent's outage begins: its users must hit the error, give up
+# retrying and report. Log-normal, median 3 minutes, cut to 1-15 (tests and the attribution benchmark).
+CASCADE_LAG_MEDIAN_MINUTES = 3.0
+CASCADE_LAG_SIGMA = 0.6
+CASCADE_LAG_MAX_MINUTES = 15
+
+
+def cascade_lag(rng: random.Random) -> dt.timedelta:
+    """A dependent's delay behind its upstream, in whole minutes (1 to CASCADE_LAG_MAX_MINUTES)."""
+    minutes = CASCADE_LAG_MEDIAN_MINUTES * math.exp(rng.gauss(0, CASCADE_LAG_SIGMA))
+    return round(min(max(minutes, 1), CASCADE_LAG_MAX_MINUTES)) * MINUTE
+
+
+def cascade(
+    upstream: SimOutage, dependents: Sequence[SimService], rng: random.Random, *, share: float = 1.0
+) -> list[SimOutage]:
+    """The outages an upstream outage causes in its dependents (the upstream's own not included).
+
+    Each dependent is hit with probability `share`, on its most reported issue type, starting
+    after its own lag and recovering a lag after the upstream (caches and retries drain), at
+    half to all of the upstream's factor (some of its users never touch the broken part).
+    """
+    outages = []
+    for service in dependents:
+        if not service.issue_types or rng.random() >= share:
+            continue
+        lag = cascade_lag(rng)
+        factor = max(3.0, upstream.factor * rng.uniform(0.5, 1.0))
+        end = upstream.end + cascade_lag(rng)
+        outages.append(SimOutage(service.slug, service.issue_types[0], upstream.start + lag, end, factor))
+    return outages
+
+
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 

@@ -23,6 +23,12 @@ def sim_services(*, slugs: Collection[str] | None = None) -> list[SimService]:
     ]
 
 
+def sim_dependents(*, service: Service) -> list[SimService]:
+    """The simulated services (with demo traffic) that declare `service` as an upstream."""
+    slugs = set(service.dependents.active().values_list("slug", flat=True))
+    return [s for s in sim_services() if s.slug in slugs]
+
+
 def sim_outages(*, start: dt.datetime, end: dt.datetime) -> list[SimOutage]:
     """Injected outages overlapping [start, end)."""
     rows = SimulatedOutage.objects.filter(starts_at__lt=end, ends_at__gt=start).select_related("service")

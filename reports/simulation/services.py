@@ -15,8 +15,8 @@ from reports.detection.detector import Params
 from reports.intake.identity import parse_ip
 from reports.intake.services import report_create
 from reports.models import Channel, DetectorState, Outage, SimulatedOutage, SimulatorClock
-from reports.simulation.model import MINUTE, SimReport, generate
-from reports.simulation.selectors import sim_outage_slugs_pending, sim_outages, sim_services
+from reports.simulation.model import MINUTE, SimOutage, SimReport, cascade, generate
+from reports.simulation.selectors import sim_dependents, sim_outage_slugs_pending, sim_outages, sim_services
 
 
 def simulated_outage_schedule(
@@ -30,6 +30,38 @@ def simulated_outage_schedule(
     return SimulatedOutage.objects.create(
         service=service, issue_type_key=issue_type_key, starts_at=starts_at, ends_at=ends_at, factor=factor
     )
+
+
+@transaction.atomic
+def simulated_cascade_schedule(
+    *,
+    upstream: Service,
+    issue_type_key: str,
+    starts_at: dt.datetime,
+    ends_at: dt.datetime,
+    factor: float,
+    rng: random.Random,
+    share: float = 1.0,
+) -> list[SimulatedOutage]:
+    """Schedule an upstream's outage and the lagged outages it causes in its dependents (upstream first)."""
+    if not 0 < share <= 1:
+        raise ValidationError({"share": ["Give a share of dependents above 0 and at most 1."]})
+    first = simulated_outage_schedule(
+        service=upstream, issue_type_key=issue_type_key, starts_at=starts_at, ends_at=ends_at, factor=factor
+    )
+    hit = cascade(
+        SimOutage(upstream.slug, issue_type_key, starts_at, ends_at, factor),
+        sim_dependents(service=upstream),
+        rng,
+        share=share,
+    )
+    services = {s.slug: s for s in Service.objects.filter(slug__in=[o.slug for o in hit])}
+    return [first] + [
+        SimulatedOutage.objects.create(
+            service=services[o.slug], issue_type_key=o.issue_type, starts_at=o.start, ends_at=o.end, factor=o.factor
+        )
+        for o in hit
+    ]
 
 
 def simulated_reports_write(reports: Iterable[SimReport]) -> int:

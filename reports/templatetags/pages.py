@@ -16,8 +16,10 @@ from django import template
 from django.utils import timezone
 from django.utils.html import format_html
 
-from reports.models import EventKind, Level, OutageEvent, UpdateState
+from reports.detection.attribution import cause_text
+from reports.models import EventKind, Level, Outage, OutageEvent, UpdateState
 from reports.web.charts import one_decimal
+from statuspages.kinds import IncidentStatus
 
 register = template.Library()
 
@@ -140,7 +142,28 @@ def _status_update(data: Mapping[str, Any], labels: Mapping[str, str]) -> str:
     return f"{author} posted a status update: {label}." if label else f"{author} posted a status update."
 
 
+def _official_update(data: Mapping[str, Any], labels: Mapping[str, str]) -> str:
+    page = f"{data.get('service') or 'The service'}'s status page"
+    title, body = str(data.get("title") or ""), str(data.get("body") or "")
+    status = data.get("status")
+    state = IncidentStatus(status).label.lower() if status in IncidentStatus.values else ""
+    said = f"{title} ({state})" if title and state else title or state or "updated"
+    return f"{page}: {said}" + (f": {body[:200]}" if body else ".")
+
+
+def _silent_outage(data: Mapping[str, Any], labels: Mapping[str, str]) -> str:
+    page = f"{data.get('service') or 'the service'}'s status page"
+    return f"Silent outage: reports and probes agree, but {page} says everything is operational."
+
+
+@register.simple_tag
+def cause_summary(outage: Outage) -> str:
+    """ "Likely caused by Cloudflare (7 of 9 dependent services affected, ...)" for an outage with a cause."""
+    return cause_text(outage.cause_evidence if isinstance(outage.cause_evidence, dict) else {})
+
+
 _SENTENCES: dict[str, Callable[[Mapping[str, Any], Mapping[str, str]], str]] = {
+    EventKind.CAUSE: lambda data, labels: cause_text(data) + ".",
     EventKind.REPORTS_RISING: lambda data, labels: "Reports started rising above the usual level.",
     EventKind.OPENED: _opened,
     EventKind.REOPENED: _reopened,
@@ -151,6 +174,8 @@ _SENTENCES: dict[str, Callable[[Mapping[str, Any], Mapping[str, str]], str]] = {
     EventKind.ISSUE_MIX_CHANGED: _issue_mix_changed,
     EventKind.RESOLVED: _resolved,
     EventKind.STATUS_UPDATE: _status_update,
+    EventKind.OFFICIAL_UPDATE: _official_update,
+    EventKind.SILENT_OUTAGE: _silent_outage,
 }
 
 

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST, require_safe
 
 from catalog.models import Service
-from catalog.selectors import service_get
+from catalog.selectors import service_dependencies, service_get
 from outagehub.metrics import report_counted
 from outagehub.timebuckets import bucket_floor
 from reports.intake.geo import country_name
@@ -82,6 +82,7 @@ def _render_service(request: HttpRequest, service: Service, *, form: ReportForm,
         "comments": service_comments(service=service)[:COMMENTS_SHOWN],
         "form": form,
     }
+    context["depends_on"], context["dependents"] = service_dependencies(service=service)
     return render(request, "reports/service.html", context, status=status)
 
 

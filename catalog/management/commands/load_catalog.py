@@ -23,7 +23,10 @@ class Command(BaseCommand):
             specs = parse_catalog(text)
         except CatalogError as exc:
             raise CommandError(f"{file}: rejected, nothing was written:\n{exc}") from None
-        result = catalog_load(specs)
+        try:
+            result = catalog_load(specs)
+        except CatalogError as exc:  # upstreams checked against the catalog already stored
+            raise CommandError(f"{file}: rejected, nothing was written:\n{exc}") from None
         self.stdout.write(
             f"{file}: {len(result.created)} created, {len(result.updated)} updated, {len(result.unchanged)} unchanged"
         )

@@ -1,9 +1,20 @@
+"""`manage.py backtest`: what the product would have done over a count series.
+
+JSON output (`--json`), times written as the input writes them (UTC):
+    {"interval_minutes": 5.0,
+     "alerts":   ["2015-03-14 18:02:53", ...],   # outages opened: what users are notified of
+     "outages":  [{"start", "end", "peak", "level": "outage"}, ...],
+     "possible": [{"start", "end", "peak", "level": "possible"}, ...]}
+"possible" lists the stretches shown as "possible problems" that never became
+an outage: nobody is notified of them. A file has no probes or status page, so
+every alert here is the crowd alone being overwhelming (see the detector).
+Rows at any fixed interval work; irregular rows are binned on the grid of the
+most common spacing (reports/detection/series.py); an "end" of null is still open.
+"""
+
 from __future__ import annotations
 
-import csv
-import datetime as dt
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -11,51 +22,33 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from catalog.selectors import service_get
 from reports.detection.detector import DetectedOutage, detect_series
+from reports.detection.series import Series, SeriesError, regular_rows
+from reports.detection.series import read_series as read_series_file
 from reports.selectors.status import service_minute_counts
 
-TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
-
-def read_series(path: Path) -> tuple[list[dt.datetime], list[float]]:
-    """Rows of `timestamp,value` (UTC, YYYY-MM-DD HH:MM:SS), sorted by time; bad rows are errors."""
-    times: list[dt.datetime] = []
-    values: list[float] = []
+def read_series(path: Path) -> Series:
+    """The file's series, or a CommandError naming the file (and line) and what is wrong."""
     try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            reader = csv.DictReader(handle)
-            if not reader.fieldnames or {"timestamp", "value"} - {f.strip() for f in reader.fieldnames}:
-                raise CommandError(f"{path}: the header must be 'timestamp,value'")
-            for line, row in enumerate(reader, start=2):
-                row = {k.strip(): (v or "").strip() for k, v in row.items() if k}
-                try:
-                    at = dt.datetime.strptime(row["timestamp"], TIME_FORMAT).replace(tzinfo=dt.UTC)
-                    value = float(row["value"]) if row["value"] else 0.0
-                except ValueError as exc:
-                    raise CommandError(f"{path}:{line}: {exc}") from None
-                if not math.isfinite(value) or value < 0:
-                    value = 0.0
-                times.append(at)
-                values.append(value)
-    except OSError as exc:
-        raise CommandError(f"{path}: cannot read: {exc}") from None
-    if not times:
-        raise CommandError(f"{path}: no rows")
-    order = sorted(range(len(times)), key=times.__getitem__)
-    return [times[i] for i in order], [values[i] for i in order]
+        return read_series_file(path)
+    except SeriesError as exc:
+        raise CommandError(str(exc)) from None
 
 
-def _fmt(at: dt.datetime | None) -> str | None:
-    return at.strftime(TIME_FORMAT) if at else None
-
-
-def _outage(o: DetectedOutage) -> dict[str, Any]:
-    return {"start": _fmt(o.start), "end": _fmt(o.end), "peak": _fmt(o.peak), "level": o.level}
+def _episode(series: Series, o: DetectedOutage) -> dict[str, Any]:
+    return {
+        "start": series.format(o.start),
+        "end": series.format(o.end),
+        "peak": series.format(o.peak),
+        "level": o.level,
+    }
 
 
 class Command(BaseCommand):
     help = (
         "Run the production detector causally over a count series (CSV timestamp,value or a service's "
-        "own history) and print the outages it would have opened. Writes nothing."
+        "own history) and print the outages it would have opened (alerts) and the possible-problem "
+        "stretches it would have shown. Writes nothing."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -65,7 +58,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, file: Path | None, service: str | None, **options: Any) -> None:
         if file is not None and service is None:
-            times, values = read_series(file)
+            series = read_series(file)
             interval = None
         elif service is not None and file is None:
             found = service_get(slug=service)
@@ -74,19 +67,27 @@ class Command(BaseCommand):
             times, counts = service_minute_counts(service=found)
             if not times:
                 raise CommandError(f"{service}: no history yet")
-            values, interval = [float(c) for c in counts], 1.0
+            series, interval = Series(times, [float(c) for c in counts]), 1.0
         else:
             raise CommandError("give a CSV file or --service SLUG (one of them)")
+        times, values, interval = regular_rows(series.times, series.values, interval)
         result = detect_series(times, values, interval_minutes=interval)
         if options["json"]:
-            document = {"alerts": [_fmt(a) for a in result.alerts], "outages": [_outage(o) for o in result.outages]}
+            document = {
+                "interval_minutes": interval,
+                "alerts": [series.format(a) for a in result.alerts],
+                "outages": [_episode(series, o) for o in result.outages],
+                "possible": [_episode(series, o) for o in result.possible],
+            }
             self.stdout.write(json.dumps(document))
             return
         self.stdout.write(
-            f"{len(times)} rows from {_fmt(times[0])} to {_fmt(times[-1])}: {len(result.outages)} outage(s)"
+            f"{len(series.times)} rows from {series.format(series.times[0])} to {series.format(series.times[-1])} "
+            f"every {interval:g} min: {len(result.outages)} outage(s), {len(result.possible)} possible"
         )
-        self.stdout.write(f"{'start':<20} {'end':<20} {'peak':<20} {'peak count':>10}")
-        for o in result.outages:
+        self.stdout.write(f"{'level':<9} {'start':<20} {'end':<20} {'peak':<20} {'peak count':>10}")
+        for o in sorted(result.outages + result.possible, key=lambda o: o.start):
             self.stdout.write(
-                f"{_fmt(o.start):<20} {_fmt(o.end) or 'open':<20} {_fmt(o.peak) or '-':<20} {o.peak_count:>10}"
+                f"{o.level:<9} {series.format(o.start):<20} {series.format(o.end) or 'open':<20} "
+                f"{series.format(o.peak) or '-':<20} {o.peak_count:>10}"
             )

@@ -16,9 +16,10 @@ from django.utils import timezone
 
 from catalog.selectors import service_get
 from reports.selectors.status import reports_exist
-from reports.simulation.model import MINUTE, SimOutage, SimReport, generate, parse_duration
-from reports.simulation.selectors import sim_services
+from reports.simulation.model import MINUTE, SimOutage, SimReport, cascade, generate, parse_duration
+from reports.simulation.selectors import sim_dependents, sim_services
 from reports.simulation.services import (
+    simulated_cascade_schedule,
     simulated_history_ensure,
     simulated_outage_schedule,
     simulator_backfill,
@@ -45,6 +46,15 @@ class Command(BaseCommand):
         parser.add_argument("--if-empty", action="store_true", help="Backfill only if no report exists yet.")
         parser.add_argument("--outage", metavar="SLUG:ISSUE", help="Inject an outage of one issue type.")
         parser.add_argument(
+            "--cascade",
+            action="store_true",
+            help="With --outage of an upstream: the services whose depends_on names it go down too, each a few "
+            "minutes later (log-normal lag, median 3 min, 1 to 15), on their most reported issue type.",
+        )
+        parser.add_argument(
+            "--cascade-share", type=float, default=1.0, help="With --cascade: the share of dependents hit (default 1)."
+        )
+        parser.add_argument(
             "--at", default="+0m", help="Outage start relative to now: +10m, or --at=-2h for the past. Default now."
         )
         parser.add_argument("--for", dest="duration", default="30m", help="Outage duration (default 30m).")
@@ -57,12 +67,22 @@ class Command(BaseCommand):
         rng = random.Random(opts["seed"])
         now = timezone.now()
         outage = self._outage(opts, now)
+        if not math.isfinite(opts["cascade_share"]) or not 0 < opts["cascade_share"] <= 1:
+            raise CommandError("--cascade-share takes a share of dependents above 0 and at most 1, e.g. 0.5")
         if opts["url"]:
             if not opts["url"].startswith(("http://", "https://")):
                 raise CommandError("--url must start with http:// or https://")
-            self._post_realtime(opts["url"].rstrip("/"), outage, opts["minutes"], rng)
+            outages = [outage] if outage else []
+            if outage and opts["cascade"]:
+                upstream = service_get(slug=outage.slug)
+                if upstream is None:
+                    raise CommandError(f"no active service {outage.slug!r}")
+                outages += cascade(outage, sim_dependents(service=upstream), rng, share=opts["cascade_share"])
+            self._post_realtime(opts["url"].rstrip("/"), outages, opts["minutes"], rng)
             return
-        if outage:
+        if outage and opts["cascade"]:
+            self._schedule_cascade(outage, opts["cascade_share"], rng)
+        elif outage:
             self._schedule(outage, now, rng)
         if opts["backfill"] and not (opts["if_empty"] and reports_exist()):
             span = abs(_duration(opts["backfill"]))
@@ -113,7 +133,31 @@ class Command(BaseCommand):
                 "minute by minute, until the outage ends (a worker and beat must be running)"
             )
 
-    def _post_realtime(self, url: str, outage: SimOutage | None, minutes: int, rng: random.Random) -> None:
+    def _schedule_cascade(self, outage: SimOutage, share: float, rng: random.Random) -> None:
+        upstream = service_get(slug=outage.slug)
+        if upstream is None:
+            raise CommandError(f"no active service {outage.slug!r}")
+        try:
+            rows = simulated_cascade_schedule(
+                upstream=upstream,
+                issue_type_key=outage.issue_type,
+                starts_at=outage.start,
+                ends_at=outage.end,
+                factor=outage.factor,
+                rng=rng,
+                share=share,
+            )
+        except ValidationError as exc:
+            raise CommandError("; ".join(exc.messages)) from None
+        for row in rows:
+            self.stdout.write(
+                f"outage scheduled: {row.service.slug}:{row.issue_type_key} x{row.factor:.3g} "
+                f"from {row.starts_at:%H:%M} to {row.ends_at:%H:%M} UTC"
+            )
+        if len(rows) == 1:
+            self.stdout.write(f"no service with demo traffic depends on {outage.slug}: nothing cascades")
+
+    def _post_realtime(self, url: str, outages: list[SimOutage], minutes: int, rng: random.Random) -> None:
         """Each minute, post the minute that just ended. The server stamps the time.
 
         Each simulated reporter has its own address, sent in X-Forwarded-For:
@@ -121,7 +165,6 @@ class Command(BaseCommand):
         report comes from one address and is rate-limited.
         """
         services = sim_services()
-        outages = [outage] if outage else []
         done = 0
         while minutes == 0 or done < minutes:
             start = timezone.now().replace(second=0, microsecond=0)

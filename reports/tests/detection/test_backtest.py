@@ -35,11 +35,17 @@ def test_json_output_has_the_alert_and_the_outage(tmp_path):
     out = io.StringIO()
     call_command("backtest", str(path), "--json", stdout=out)
     result = json.loads(out.getvalue())
-    spike = "2026-01-09 16:20:00"  # row 2500
-    assert result["alerts"] == [spike]
+    spike = "2026-01-09 16:20:00"  # row 2500: the crowd alone needs 15 minutes (three rows) to say outage
+    alert = "2026-01-09 16:30:00"
+    assert result["interval_minutes"] == 5.0
+    assert result["alerts"] == [alert]
+    # The outage started where the surge began; the alert is when the crowd alone was sure.
     assert result["outages"] == [
         {"start": spike, "end": "2026-01-09 17:20:00", "peak": result["outages"][0]["peak"], "level": "outage"}
     ]
+    assert all(
+        p["level"] == "possible" and not (spike <= p["start"] <= "2026-01-09 17:20:00") for p in result["possible"]
+    )
     assert "2026-01-09 16:20:00" <= result["outages"][0]["peak"] < "2026-01-09 17:20:00"
 
 
@@ -54,8 +60,8 @@ def test_the_detector_is_causal_later_rows_change_nothing_before_them(tmp_path):
 def test_readable_table_without_json(tmp_path):
     out = io.StringIO()
     call_command("backtest", str(write_series(tmp_path / "s.csv", small_series())), stdout=out)
-    assert "1 outage(s)" in out.getvalue()
-    assert "2026-01-09 16:20:00" in out.getvalue()
+    assert "every 5 min: 1 outage(s)" in out.getvalue()
+    assert "outage    2026-01-09 16:20:00" in out.getvalue()
 
 
 @pytest.mark.parametrize(
@@ -94,7 +100,11 @@ def test_service_history_backtest_finds_the_outage_the_tick_opened():
     out = io.StringIO()
     call_command("backtest", "--service", "tiktok-shop", "--json", stdout=out)
     result = json.loads(out.getvalue())
-    assert result["alerts"] == [live.started_at.strftime("%Y-%m-%d %H:%M:%S")]
+    # The live outage is dated from where the surge began, like the backtest's; the alert is the
+    # minute it opened (its "opened" event).
+    opened = live.events.get(kind="opened").at
+    assert result["outages"][0]["start"] == live.started_at.strftime("%Y-%m-%d %H:%M:%S")
+    assert result["alerts"] == [opened.strftime("%Y-%m-%d %H:%M:%S")]
     with pytest.raises(CommandError, match="no active service"):
         call_command("backtest", "--service", "nope")
 
@@ -114,4 +124,5 @@ def test_half_hourly_rows_with_extra_columns_and_a_gap(tmp_path):
     path.write_text("\n".join(lines) + "\n")
     out = io.StringIO()
     call_command("backtest", str(path), "--json", stdout=out)
-    assert json.loads(out.getvalue())["alerts"] == [f"{start + dt.timedelta(minutes=30 * 900):%Y-%m-%d %H:%M:%S}"]
+    # Two half-hour rows before the crowd alone says outage.
+    assert json.loads(out.getvalue())["alerts"] == [f"{start + dt.timedelta(minutes=30 * 901):%Y-%m-%d %H:%M:%S}"]

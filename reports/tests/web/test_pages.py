@@ -26,8 +26,10 @@ T0 = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
 MINUTE = dt.timedelta(minutes=1)
 PAGE = "/s/tiktok-shop/"
 # The service page's reads (see reports.views._render_service): the service and its issue types (2),
-# report counts (3), the series (4), the status (2), the problems (5), outage history (1) and comments (1).
-SERVICE_PAGE_QUERIES = 18
+# report counts (3), the series (4), the status (2), the problems (5), outage history (1), comments (1),
+# the services it depends on and that depend on it (2), and the official status page block (1 without a page,
+# 2 with one: statuspages/templatetags).
+SERVICE_PAGE_QUERIES = 21
 
 
 def add_reports(service, start: dt.datetime, per_minute: list[int], issue_type: str = "payment", country: str = "DE"):

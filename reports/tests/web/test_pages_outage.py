@@ -15,8 +15,9 @@ from reports.tests.web.test_pages import MINUTE, T0, get, outage, section, spike
 
 pytestmark = pytest.mark.django_db
 
-# The service (1), the outage and its events (2), issue type labels (1) and the series (4).
-OUTAGE_PAGE_QUERIES = 8
+# The service (1), the outage with its cause and its events (2), the dependents' outages it caused (1),
+# issue type labels (1) and the series (4).
+OUTAGE_PAGE_QUERIES = 9
 
 
 @pytest.fixture
