@@ -28,5 +28,6 @@ def test_clearing_the_cache_keeps_what_else_lives_in_its_redis_database(redis_ur
 def test_the_settings_give_each_cache_its_own_prefix(settings):
     prefixes = {name: caches[name].key_prefix for name in ("default", "conditional")}
     if settings.REDIS_CACHE_URL:
-        assert prefixes == {"default": "cache", "conditional": "conditional"}
+        # (outagehub/test.py adds the xdist worker's name, so parallel test processes stay apart.)
+        assert prefixes["default"].startswith("cache") and prefixes["conditional"].startswith("conditional")
         assert settings.CACHES["default"]["BACKEND"] == "outagehub.cache.PrefixedRedisCache"
