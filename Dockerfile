@@ -1,7 +1,9 @@
 FROM python:3.11-slim
 
+# PROMETHEUS_MULTIPROC_DIR: the web processes' metrics, added up by /metrics (outagehub/gunicorn.py).
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 \
-    OUTAGEHUB_DATA_DIR=/data OUTAGEHUB_STATIC_ROOT=/app/staticfiles
+    OUTAGEHUB_DATA_DIR=/data OUTAGEHUB_STATIC_ROOT=/app/staticfiles \
+    PROMETHEUS_MULTIPROC_DIR=/tmp/outagehub-metrics
 WORKDIR /app
 
 COPY requirements.txt .
@@ -11,9 +13,10 @@ COPY . .
 # collectstatic needs settings to import; the key is build-time only.
 RUN SECRET_KEY=build-only-not-secret-collectstatic-key-0123456789abcdef \
     python manage.py collectstatic --noinput -v 0 \
- && useradd --system --uid 1000 --home /app outagehub && mkdir -p /data && chown -R outagehub /data
+ && useradd --system --uid 1000 --home /app outagehub \
+ && mkdir -p /data /tmp/outagehub-metrics && chown -R outagehub /data /tmp/outagehub-metrics
 
 USER outagehub
 EXPOSE 8000
-CMD ["gunicorn", "outagehub.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-", \
-     "--access-logformat", "%(t)s \"%(r)s\" %(s)s %(b)s %(L)ss"]
+# Bind, workers (GUNICORN_WORKERS, default 3), JSON logs without addresses, metrics: outagehub/gunicorn.py.
+CMD ["gunicorn", "-c", "python:outagehub.gunicorn", "outagehub.wsgi"]

@@ -128,6 +128,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: answers /healthz before the Host header is checked (see outagehub/health.py).
     "outagehub.health.HealthCheckMiddleware",
+    # Counts and times the report endpoints' answers, whatever gave them (outagehub/metrics.py).
+    "outagehub.metrics.IntakeMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # A client refused moments ago for too many reports is refused again here, before anything else runs.
     "reports.intake.gate.ReportFloodGateMiddleware",
@@ -186,12 +188,19 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache and Celery broker ---------------------------------------
+# REDIS_URL is the Celery broker. The cache (rate limits, Last-Modified of API reads) may share
+# it, under key prefixes it alone clears (outagehub/cache.py), or take a database of its own with
+# OUTAGEHUB_REDIS_CACHE_URL (docker-compose.yml: broker db 0, cache db 1). Celery keeps no
+# results (CELERY_TASK_IGNORE_RESULT) and there are no Redis locks: detection and the schedulers
+# claim rows in the database. See README, "Redis layout".
 REDIS_URL = os.environ.get("REDIS_URL", "")
-if REDIS_URL:
+REDIS_CACHE_URL = os.environ.get("OUTAGEHUB_REDIS_CACHE_URL") or REDIS_URL
+if REDIS_CACHE_URL:
     CACHES = {
         "default": {
-            "BACKEND": "outagehub.cache.RedisCache",  # one client per pool (outagehub/cache.py)
-            "LOCATION": REDIS_URL,
+            "BACKEND": "outagehub.cache.RedisCache",  # one client per pool, clear() by prefix (outagehub/cache.py)
+            "LOCATION": REDIS_CACHE_URL,
+            "KEY_PREFIX": "cache",
             # A dead Redis must not hang a request: fail fast, and the rate
             # limiter fails open (see reports/intake/throttles.py).
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
@@ -210,7 +219,7 @@ else:
 # of its own so that many distinct URLs cannot crowd out the rate limiter's entries.
 CACHES["conditional"] = (
     {**CACHES["default"], "KEY_PREFIX": "conditional"}
-    if REDIS_URL
+    if REDIS_CACHE_URL
     else {
         "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
         "LOCATION": str(DATA_DIR / "cache-conditional"),
@@ -242,6 +251,12 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULER = "outagehub.celery:HeartbeatScheduler"
+# Touched every few seconds by a live worker / beat (outagehub/celery.py); health checks read their age.
+OUTAGEHUB_WORKER_HEARTBEAT_FILE = os.environ.get("OUTAGEHUB_WORKER_HEARTBEAT_FILE") or str(
+    DATA_DIR / "worker-heartbeat"
+)
+OUTAGEHUB_BEAT_HEARTBEAT_FILE = os.environ.get("OUTAGEHUB_BEAT_HEARTBEAT_FILE") or str(DATA_DIR / "beat-heartbeat")
 
 # --- Passwords, i18n, static ------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -274,7 +289,7 @@ SESSION_COOKIE_SECURE = not DEBUG
 CSRF_COOKIE_SECURE = not DEBUG
 SECURE_SSL_REDIRECT = envbool("OUTAGEHUB_SECURE_SSL_REDIRECT", not DEBUG)
 # Health checks come over plain HTTP from inside the host or cluster.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = envint("OUTAGEHUB_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
 SECURE_HSTS_PRELOAD = envbool("OUTAGEHUB_HSTS_PRELOAD", False)
@@ -311,11 +326,20 @@ CSP_DIRECTIVES = {
 }
 
 # --- Logging: never the client address --------------------------------------
+# Production (DEBUG off) logs one JSON object per line; OUTAGEHUB_LOG_FORMAT=plain|json overrides.
+# Every line goes through outagehub.logs.RedactingFilter: addresses and secret values are masked.
+LOG_FORMAT = os.environ.get("OUTAGEHUB_LOG_FORMAT") or ("plain" if DEBUG else "json")
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"OUTAGEHUB_LOG_FORMAT must be plain or json, got {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"redact": {"()": "outagehub.logs.RedactingFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "outagehub.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": os.environ.get("OUTAGEHUB_LOG_LEVEL", "INFO")},
     "loggers": {
         # runserver's access log prints the client address; keep it to warnings.
@@ -430,9 +454,19 @@ if 0 < OUTAGEHUB_REPORT_RETENTION_DAYS < 15:
     raise ImproperlyConfigured("OUTAGEHUB_REPORT_RETENTION_DAYS must be 0 (keep all) or at least 15")
 # How long anonymous API reads may be reused by browsers and proxies (Cache-Control max-age).
 OUTAGEHUB_API_CACHE_SECONDS = envint("OUTAGEHUB_API_CACHE_SECONDS", 30)
-# Generate demo traffic every minute from Celery beat (make run sets it).
+# Generate demo traffic every minute from Celery beat (make run sets it). Off, beat still
+# generates the traffic of outages injected with `manage.py simulate --outage`.
 OUTAGEHUB_SIMULATOR = envbool("OUTAGEHUB_SIMULATOR", False)
-OUTAGEHUB_SIMULATOR_INTERVAL_SECONDS = envint("OUTAGEHUB_SIMULATOR_INTERVAL_SECONDS", 60)
+# The simulator fills each minute once it has closed; detection reads a minute 20 s after it
+# closed (reports.detection.tick.SETTLE), so the simulator must run well within that.
+OUTAGEHUB_SIMULATOR_INTERVAL_SECONDS = envint("OUTAGEHUB_SIMULATOR_INTERVAL_SECONDS", 10)
+
+# /metrics (outagehub/metrics.py): answered to `Authorization: Bearer <token>` when a token is
+# set, or to a socket peer in these networks (default loopback; e.g. your Prometheus' subnet).
+OUTAGEHUB_METRICS_TOKEN = os.environ.get("OUTAGEHUB_METRICS_TOKEN", "")
+OUTAGEHUB_METRICS_NETWORKS = [
+    net for net in envnetworks("OUTAGEHUB_METRICS_NETWORKS") or ["127.0.0.0/8", "::1/128"] if net != "unix"
+]
 
 # --- Probes -------------------------------------------------------------------
 # Probes refuse private, loopback, link-local and reserved addresses (checked
@@ -495,6 +529,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     "probes-rollup-and-prune": {"task": "probes.tasks.probes_rollup_and_prune", "schedule": 900.0},
     "statuspages-poll-due": {"task": "statuspages.tasks.statuspages_poll_due", "schedule": 60.0},
+    # Always scheduled: with OUTAGEHUB_SIMULATOR off it only plays outages injected by hand.
+    "simulate-traffic": {
+        "task": "reports.tasks.reports_simulate_traffic",
+        "schedule": float(OUTAGEHUB_SIMULATOR_INTERVAL_SECONDS),
+    },
 }
 if OUTAGEHUB_INTAKE_REDIS_URL:
     # Write-behind intake: queued reports reach PostgreSQL within a couple of seconds. A drain
@@ -503,9 +542,4 @@ if OUTAGEHUB_INTAKE_REDIS_URL:
         "task": "reports.tasks.reports_drain",
         "schedule": 1.0,
         "options": {"expires": 5.0},
-    }
-if OUTAGEHUB_SIMULATOR:
-    CELERY_BEAT_SCHEDULE["simulate-traffic"] = {
-        "task": "reports.tasks.reports_simulate_traffic",
-        "schedule": float(OUTAGEHUB_SIMULATOR_INTERVAL_SECONDS),
     }

@@ -16,13 +16,17 @@ os.environ.setdefault("OUTAGEHUB_DATA_DIR", tempfile.mkdtemp(prefix="outagehub-t
 os.environ.setdefault("OUTAGEHUB_INTAKE_WRITE_BEHIND", "0")
 
 from outagehub.settings import *  # noqa: F403
-from outagehub.settings import DATA_DIR, REDIS_URL
+from outagehub.settings import CACHES, DATA_DIR, REDIS_CACHE_URL, REDIS_URL
 
 ALLOWED_HOSTS = ["*"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only; tests have no real passwords
 SECURE_SSL_REDIRECT = False
 STATIC_ROOT = DATA_DIR / "static"
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+if REDIS_CACHE_URL and os.environ.get("PYTEST_XDIST_WORKER"):
+    # Parallel test processes share the Redis database: keep each one's keys (and clear()) apart.
+    for _cache in CACHES.values():
+        _cache["KEY_PREFIX"] = f"{_cache['KEY_PREFIX']}-{os.environ['PYTEST_XDIST_WORKER']}"
 if not REDIS_URL:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},

@@ -10,7 +10,7 @@ from django.views.defaults import server_error
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from outagehub.api.errors import error_body
-from outagehub.health import healthz
+from outagehub.health import healthz, readyz
 
 
 @csrf_exempt  # changes nothing; without it a POST to an unknown /api/ path got the CSRF 403 page, in HTML
@@ -31,6 +31,7 @@ urlpatterns = [
     path(settings.OUTAGEHUB_ADMIN_PATH, admin.site.urls),  # "admin/" unless OUTAGEHUB_ADMIN_PATH says otherwise
     # Answered by HealthCheckMiddleware before routing; listed for reverse("healthz").
     path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     path("api/v1/schema/", SchemaView.as_view(), name="schema"),
     # The split view serves its start-up script as a file: the Content-Security-Policy forbids inline ones.
     path(

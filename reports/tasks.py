@@ -6,6 +6,7 @@ import random
 from typing import Any
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from catalog.models import Service
@@ -23,8 +24,8 @@ from statuspages.selectors import official_levels
 
 @shared_task(ignore_result=True)
 def reports_simulate_traffic() -> int:
-    """Fill the demo traffic up to the current minute (idempotent, see simulator_tick)."""
-    return simulator_tick(now=timezone.now(), rng=random.Random())
+    """Fill the demo traffic (or only injected outages' traffic) up to the current minute (idempotent)."""
+    return simulator_tick(now=timezone.now(), rng=random.Random(), demo=settings.OUTAGEHUB_SIMULATOR)
 
 
 # While the database is down, intake hands reports to the broker (see reports.api.reports, reports.web.views);

@@ -1,23 +1,32 @@
-"""Fault injection: the database goes down under a running gunicorn, and no report is lost.
+"""Fault injection against real processes: each test drives reports over HTTP while it breaks something.
 
-The test starts a PostgreSQL server of its own (initdb in a temporary directory, on a free
-port) so it can stop and restart it without touching the machine's. Reports sent while it is
-down wait in the broker (the filesystem broker under the data dir) and a Celery worker stores
-them once it is back.
+The tests start a PostgreSQL server and a Redis server of their own (in temporary directories,
+on free ports) so they can stop and restart them without touching the machine's. Every report
+answered 201 (or 202, taken to store later) must end up stored exactly once; any other answer
+must be a 503 with Retry-After, never a 500 and never a 201 that is then lost.
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import glob
+import json
 import os
 import re
 import shutil
+import signal
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -154,3 +163,444 @@ def test_reports_sent_while_the_database_is_down_are_stored_once_it_is_back(tmp_
         assert all(down_at - 1 <= float(row[4]) <= down_at + 30 for row in stored), (down_at, stored)
     finally:
         topology.stop()
+
+
+# --- Redis, load, and the exactly-once check shared by the tests below -----------------------
+
+
+class OwnRedis:
+    """A throwaway Redis, persisted as docker-compose.yml configures it (append-only file)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root, self.port = root, _free_port()
+        root.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def _ping(self) -> bool:
+        import redis
+
+        try:
+            return bool(redis.Redis(port=self.port, socket_timeout=1, socket_connect_timeout=1).ping())
+        except redis.RedisError:
+            return False
+
+    def start(self) -> None:
+        subprocess.run(
+            [
+                *("redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.root)),
+                *("--appendonly", "yes", "--save", "", "--daemonize", "yes"),
+                *("--pidfile", str(self.root / "redis.pid"), "--logfile", str(self.root / "redis.log")),
+            ],
+            check=True,
+            timeout=30,
+        )
+        deadline = time.monotonic() + 30
+        while not self._ping():
+            assert time.monotonic() < deadline, f"redis did not start:\n{_tail(self.root / 'redis.log')}"
+            time.sleep(0.05)  # polling interval
+
+    def stop(self) -> None:
+        """A clean stop (SIGTERM: Redis writes its append-only file and exits), as a restart does."""
+        pid = int((self.root / "redis.pid").read_text())
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        while Path(f"/proc/{pid}").exists() and not _zombie(pid):
+            assert time.monotonic() < deadline, "redis did not stop"
+            time.sleep(0.05)  # polling interval
+
+    def kill(self) -> None:
+        pid_file = self.root / "redis.pid"
+        if pid_file.exists():
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(pid_file.read_text()), signal.SIGKILL)
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[OwnRedis]:
+    require(shutil.which("redis-server") is not None, "redis-server")
+    server = OwnRedis(Path("/tmp") / f"outagehub-redis-{tmp_path.name}")
+    server.start()
+    try:
+        yield server
+    finally:
+        server.kill()
+        shutil.rmtree(server.root, ignore_errors=True)
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except FileNotFoundError:
+        return "(no output)"
+
+
+@dataclass
+class Load:
+    """Reports posted over HTTP, each with its own client address and a numbered comment."""
+
+    topology: Topology
+    marker: str
+    answers: dict[int, tuple[int, str | None]] = field(default_factory=dict)
+    sent: int = 0
+
+    @staticmethod
+    def client(n: int) -> str:
+        # A public address in a /24 of its own for each report: no per-address or per-network limit applies.
+        return f"{20 + n // 65536}.{n // 256 % 256}.{n % 256}.9"
+
+    def post(self, n: int) -> tuple[int, str | None]:
+        body = json.dumps({"issue_type": "payment", "comment": f"{self.marker} {n}"}).encode()
+        request = urllib.request.Request(
+            f"{self.topology.url}/api/v1/services/tiktok-shop/reports/",
+            data=body,
+            headers={
+                "Content-Type": "application/json",
+                "X-Forwarded-For": self.client(n),
+                "User-Agent": f"Mozilla/5.0 (load {n})",
+            },
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, response.headers.get("Retry-After")
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.headers.get("Retry-After")
+        except OSError:  # no answer at all: the client cannot know, and neither may we count it as taken
+            return 0, None
+
+    def send(self, count: int, threads: int = 4) -> None:
+        numbers = range(self.sent, self.sent + count)
+        self.sent += count
+        with ThreadPoolExecutor(threads) as pool:
+            for n, answer in zip(numbers, pool.map(self.post, numbers), strict=True):
+                self.answers[n] = answer
+
+    @property
+    def taken(self) -> set[int]:
+        return {n for n, (status, _) in self.answers.items() if status in (201, 202)}
+
+    def assert_refusals_are_503_with_retry_after(self) -> None:
+        refused = {n: a for n, a in self.answers.items() if a[0] not in (201, 202)}
+        bad = {n: a for n, a in refused.items() if a[0] != 503 or not a[1]}
+        assert not bad, f"answers other than 201/202 or 503 with Retry-After: {bad}"
+
+    def stored(self) -> dict[int, int]:
+        rows = self.topology.sql(
+            f"SELECT comment, count(*) FROM reports_report WHERE comment LIKE '{self.marker} %' GROUP BY comment"
+        )
+        return {int(comment.rsplit(" ", 1)[1]): count for comment, count in rows}
+
+    def assert_taken_stored_exactly_once(self, seconds: float = 120) -> None:
+        """Every report answered 201/202 is stored once, and nothing else is; waits for late writers."""
+        self.topology.wait_until("every report taken stored", seconds, lambda: self.taken <= set(self.stored()))
+        stored = self.stored()
+        doubled = {n: c for n, c in stored.items() if c != 1}
+        assert not doubled, f"stored more than once: {doubled}"
+        assert set(stored) == self.taken, f"stored but refused: {set(stored) - self.taken}"
+
+
+def _fault_env(tmp_path: Path, postgres: OwnPostgres, redis_server: OwnRedis, **extra: str) -> Topology:
+    env = _production_env(tmp_path)
+    env.update(DATABASE_URL=postgres.url, REDIS_URL=redis_server.url, OUTAGEHUB_SIMULATOR="0", **extra)
+    topology = Topology(tmp=tmp_path, env=env, database_url=postgres.url)
+    topology.manage("migrate", "--no-input", "-v", "0")
+    topology.manage("load_catalog", str(REPO / "catalog" / "demo.yaml"))
+    topology.manage("collectstatic", "--no-input", "-v", "0")
+    # The demo's probes check the internet, which a test must not need.
+    topology.manage("shell", "-c", "from probes.models import Probe; Probe.objects.update(enabled=False)")
+    return topology
+
+
+def _start_web(topology: Topology) -> None:
+    gunicorn = ("gunicorn", "outagehub.wsgi", "--bind", f"127.0.0.1:{topology.port}", "--workers", "2")
+    topology.start("gunicorn", *gunicorn, "--control-socket", str(topology.tmp / "gunicorn.ctl"))
+
+
+def _start_worker(topology: Topology, name: str = "worker") -> None:
+    topology.start(
+        name,
+        "celery",
+        "-A",
+        "outagehub",
+        "worker",
+        "-l",
+        "INFO",
+        "--concurrency",
+        "2",
+        "--without-gossip",
+        "--without-mingle",
+        "--queues",
+        "celery,probes.local",
+        "--hostname",
+        f"{name}@%h",
+    )
+
+
+def _start_beat(topology: Topology, name: str = "beat") -> None:
+    topology.start(name, "celery", "-A", "outagehub", "beat", "-l", "INFO", "--schedule", str(topology.tmp / name))
+
+
+def test_redis_stopped_mid_load_and_started_again_loses_and_doubles_no_report(tmp_path, own_postgres, own_redis):
+    topology = _fault_env(tmp_path, own_postgres, own_redis)
+    load = Load(topology, "redis fault")
+    try:
+        _start_web(topology)
+        _start_worker(topology)
+        topology.wait_until("answer from gunicorn", STARTUP_SECONDS, topology.answers)
+        load.send(40)
+        assert load.taken == set(range(40)), load.answers
+
+        own_redis.stop()
+        load.send(40)
+        # Readiness says what is down, so a load balancer can tell.
+        status, body = topology.request("GET", "/readyz")
+        assert (status, body["down"]) == (503, ["broker"]), body
+
+        own_redis.start()
+        load.send(40)
+        topology.wait_until("ready again", 30, lambda: topology.request("GET", "/readyz")[0] == 200)
+        load.send(20)
+
+        load.assert_refusals_are_503_with_retry_after()
+        load.assert_taken_stored_exactly_once()
+        # Intake kept taking reports while Redis was down (the database is the record), not only after.
+        assert load.taken & set(range(40, 80)), load.answers
+        assert load.taken >= set(range(120, 140)), "not taking reports after Redis came back"
+    finally:
+        topology.stop()
+
+
+def test_a_worker_killed_mid_task_loses_and_doubles_nothing_and_detection_catches_up(tmp_path, own_postgres, own_redis):
+    # Detection ticks every 2 s, so the worker is nearly always inside a task when it is killed.
+    topology = _fault_env(tmp_path, own_postgres, own_redis, OUTAGEHUB_DETECTION_INTERVAL_SECONDS="2")
+    load = Load(topology, "worker fault")
+    try:
+        _start_web(topology)
+        _start_worker(topology)
+        _start_beat(topology)
+        topology.wait_until("answer from gunicorn", STARTUP_SECONDS, topology.answers)
+        load.send(30)
+        ticked = "SELECT count(*) FROM reports_detectorstate WHERE last_minute IS NOT NULL"
+        topology.wait_until("detection running", STARTUP_SECONDS, lambda: topology.sql(ticked)[0][0] >= 14)
+        log = topology.log("worker")
+        topology.wait_until("a detection task under way", 30, lambda: "detection_run" in log.read_text())
+
+        worker = topology.processes.pop("worker")
+        os.killpg(worker.pid, signal.SIGKILL)  # the worker and its pool, mid-task, no warm shutdown
+        worker.wait(timeout=10)
+        load.send(30)
+        # Minutes close while no worker runs: detection must catch them up, not skip them.
+        behind = "SELECT max(last_minute) FROM reports_detectorstate"
+        killed_at = topology.sql(behind)[0][0]
+        topology.wait_until(
+            "a minute closed while the worker was dead",
+            150,
+            lambda: (
+                topology.sql("SELECT date_trunc('minute', now() - interval '20 seconds')")[0][0]
+                > killed_at + dt.timedelta(minutes=1)
+            ),
+        )
+        _start_worker(topology, "worker-2")
+        load.send(30)
+
+        load.assert_refusals_are_503_with_retry_after()
+        load.assert_taken_stored_exactly_once()
+        caught_up = (
+            "SELECT count(*) FROM reports_detectorstate"
+            " WHERE last_minute >= date_trunc('minute', now() - interval '20 seconds') - interval '2 minutes'"
+        )
+        topology.wait_until("detection caught up", 120, lambda: topology.sql(caught_up)[0][0] >= 14)
+        # Every minute processed once: no gap where the worker was dead, no minute twice.
+        gaps = topology.sql(
+            "SELECT service_id, count(*), count(DISTINCT minute),"
+            " (extract(epoch FROM max(minute) - min(minute)) / 60)::int + 1 FROM reports_serviceminute"
+            " GROUP BY service_id"
+        )
+        assert gaps and all(total == distinct == span for _, total, distinct, span in gaps), gaps
+        assert (
+            topology.sql(
+                "SELECT count(*) FROM reports_outage WHERE status = 'open' GROUP BY service_id HAVING count(*) > 1"
+            )
+            == []
+        )
+        doubled_events = "SELECT outage_id, kind, at FROM reports_outageevent GROUP BY 1, 2, 3 HAVING count(*) > 1"
+        assert topology.sql(doubled_events) == []
+    finally:
+        topology.stop()
+
+
+class Targets:
+    """Loopback HTTP targets for probes and webhooks, counting what they receive.
+
+    /ok and /canary answer at once; /hang reads the request and never answers; /drip sends its
+    headers and then one byte every 0.2 s of a megabyte; /hook takes webhook deliveries.
+    """
+
+    def __init__(self) -> None:
+        self.hits: dict[str, int] = {}
+        self.hooks: list[tuple[str, dict[str, Any]]] = []  # (webhook-id, body)
+        self.closing = threading.Event()
+        self.lock = threading.Lock()
+        targets = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                path = self.path.split("?")[0]
+                with targets.lock:
+                    targets.hits[path] = targets.hits.get(path, 0) + 1
+                if path == "/hang":
+                    targets.closing.wait()
+                    self.close_connection = True
+                    return
+                if path == "/drip":
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(1 << 20))
+                    self.end_headers()
+                    # The server being slow on purpose, not the test waiting for time.
+                    while not targets.closing.wait(0.2):
+                        try:
+                            self.wfile.write(b"x")
+                            self.wfile.flush()
+                        except OSError:  # the check gave up: what we want
+                            return
+                    return
+                self._answer(200, b"ok")
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                with targets.lock:
+                    targets.hooks.append((self.headers.get("webhook-id", ""), json.loads(body or b"{}")))
+                self._answer(204, b"")
+
+            def _answer(self, status: int, body: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def close(self) -> None:
+        self.closing.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+PROBE_TIMEOUT = 2  # seconds, for the hanging and the dripping target
+
+
+def test_two_schedulers_at_once_duplicate_no_probe_run_detection_minute_or_webhook(tmp_path, own_postgres, own_redis):
+    """Two beats send every periodic task twice; each slot, minute and delivery must still happen once.
+
+    The probes include a target that hangs and one that drips bytes: their checks end on time
+    (down, timeout) and the worker goes on with everything else. The hanging probe going down
+    opens an outage, which is announced to a webhook receiver exactly once.
+    """
+    targets = Targets()
+    topology = _fault_env(
+        tmp_path,
+        own_postgres,
+        own_redis,
+        OUTAGEHUB_PROBES_CANARIES=targets.url("/canary"),
+        OUTAGEHUB_DETECTION_INTERVAL_SECONDS="5",
+    )
+    load = Load(topology, "two beats")
+    try:
+        topology.manage(
+            "shell",
+            "-c",
+            "from catalog.models import Service; from probes.models import Probe; "
+            "from reports.api.auth import api_key_create; from reports.outages.webhooks import webhook_create; "
+            "shop = Service.objects.get(slug='tiktok-shop'); "
+            f"Probe.objects.create(service=shop, name='ok', kind='http', target='{targets.url('/ok')}', "
+            "interval_seconds=10, timeout_seconds=5, regions=['local']); "
+            f"Probe.objects.create(service=shop, name='hang', kind='http', target='{targets.url('/hang')}', "
+            f"interval_seconds=10, timeout_seconds={PROBE_TIMEOUT}, failure_threshold=2, regions=['local']); "
+            f"Probe.objects.create(service=shop, name='drip', kind='http', target='{targets.url('/drip')}', "
+            f"interval_seconds=10, timeout_seconds={PROBE_TIMEOUT}, failure_threshold=2, regions=['local']); "
+            "key, _ = api_key_create(name='ops', scopes=['webhooks']); "
+            f"webhook_create(owner=key, url='{targets.url('/hook')}', events=['outage.opened'])",
+        )
+        _start_web(topology)
+        _start_worker(topology)
+        _start_beat(topology, "beat-a")
+        _start_beat(topology, "beat-b")
+        topology.wait_until("answer from gunicorn", STARTUP_SECONDS, topology.answers)
+        load.send(30)
+
+        opened = lambda: [body for _, body in targets.hooks if body.get("event") == "outage.opened"]  # noqa: E731
+        topology.wait_until("the probe outage announced", 240, opened)
+        load.send(30)
+        # A few more rounds of both schedulers, for any duplicate to show.
+        results = (
+            "SELECT count(*) FROM probes_proberesult r JOIN probes_probe p ON p.id = r.probe_id WHERE p.name = '{}'"
+        )
+        done = topology.sql(results.format("ok"))[0][0]
+        topology.wait_until("more probe rounds", 60, lambda: topology.sql(results.format("ok"))[0][0] >= done + 3)
+        load.send(30)
+        topology.wait_until(
+            "webhook deliveries settled",
+            30,
+            lambda: topology.sql("SELECT count(*) FROM reports_webhookdelivery WHERE status = 'pending'") == [(0,)],
+        )
+
+        load.assert_refusals_are_503_with_retry_after()
+        load.assert_taken_stored_exactly_once()
+        # Probes: each slot checked once, though both beats asked for it.
+        slots = topology.sql(
+            "SELECT p.name, count(*), count(DISTINCT (r.slot, r.region)) FROM probes_proberesult r"
+            " JOIN probes_probe p ON p.id = r.probe_id GROUP BY p.name ORDER BY p.name"
+        )
+        assert all(total == distinct for _, total, distinct in slots), slots
+        ok_results = topology.sql(results.format("ok"))[0][0]
+        # One check per stored result (and at most one more, still on its way to the database).
+        assert ok_results <= targets.hits.get("/ok", 0) <= ok_results + 1, (targets.hits, ok_results)
+        # The hanging and the dripping target: down on a timeout, each within its deadline.
+        slow = topology.sql(
+            "SELECT p.name, r.outcome, r.error, r.latency_ms FROM probes_proberesult r"
+            " JOIN probes_probe p ON p.id = r.probe_id WHERE p.name IN ('hang', 'drip')"
+        )
+        assert {name for name, *_ in slow} == {"hang", "drip"}, slow
+        assert all((o, e) == ("down", "timeout") for _, o, e, _ in slow), slow
+        assert all(ms <= PROBE_TIMEOUT * 1000 + 1500 for *_, ms in slow), slow
+        # One outage, announced once, with one delivery row.
+        assert topology.sql("SELECT confidence FROM reports_outage") == [("probe",)]
+        assert len(opened()) == 1 and len({hook_id for hook_id, _ in targets.hooks}) == len(targets.hooks), (
+            targets.hooks
+        )
+        assert topology.sql("SELECT event, status, count(*) FROM reports_webhookdelivery GROUP BY 1, 2") == [
+            ("outage.opened", "delivered", 1)
+        ]
+        # Detection: every minute of a service processed once.
+        minutes = topology.sql(
+            "SELECT service_id, count(*), count(DISTINCT minute) FROM reports_serviceminute GROUP BY service_id"
+        )
+        assert minutes and all(total == distinct for _, total, distinct in minutes), minutes
+        doubled_events = "SELECT outage_id, kind, at FROM reports_outageevent GROUP BY 1, 2, 3 HAVING count(*) > 1"
+        assert topology.sql(doubled_events) == []
+        # The worker stayed healthy through the hanging checks: its heartbeat is fresh.
+        assert time.time() - (tmp_path / "data" / "worker-heartbeat").stat().st_mtime < 60
+    finally:
+        topology.stop()
+        targets.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -386,3 +387,69 @@ def test_the_embedded_broker_keeps_its_files_under_the_data_dir(tmp_path: Path) 
     assert result.returncode == 0, result.stderr
     assert len(list((tmp_path / "data" / "broker").iterdir())) == 1  # the message
     assert list(workdir.iterdir()) == [], "the broker wrote outside OUTAGEHUB_DATA_DIR"
+
+
+# Detection reads a minute 20 s after it closes and ticks every 30 s; the outage starts a minute
+# after the command and its first minute closes within the next: about 3 minutes, bounded at 7.
+OUTAGE_SECONDS = 420
+
+
+def test_simulate_outage_opens_an_outage_on_the_production_topology(topology: Topology) -> None:
+    """The scenario of the report: a fresh production install, then `manage.py simulate --outage`.
+
+    Production defaults throughout: the demo simulator off (OUTAGEHUB_SIMULATOR=0), the default
+    simulator and detection intervals, gunicorn with two workers, one Celery worker, beat.
+    """
+    for name in ("OUTAGEHUB_SIMULATOR_INTERVAL_SECONDS", "OUTAGEHUB_PROBES_SCHEDULER_INTERVAL_SECONDS"):
+        topology.env.pop(name)
+    topology.env["OUTAGEHUB_SIMULATOR"] = "0"
+    topology.manage("migrate", "--no-input", "-v", "0")
+    topology.manage("load_catalog", str(REPO / "catalog" / "demo.yaml"))
+    topology.manage("collectstatic", "--no-input", "-v", "0")
+    # The demo's probes check the internet, which a test must not need.
+    topology.manage("shell", "-c", "from probes.models import Probe; Probe.objects.update(enabled=False)")
+    gunicorn = ("gunicorn", "outagehub.wsgi", "--bind", f"127.0.0.1:{topology.port}", "--workers", "2")
+    topology.start("gunicorn", *gunicorn, "--control-socket", str(topology.tmp / "gunicorn.ctl"))
+    topology.start("worker", "celery", "-A", "outagehub", "worker", "-l", "INFO", "--queues", "celery,probes.local")
+    topology.start("beat", "celery", "-A", "outagehub", "beat", "-l", "INFO", "--schedule", str(topology.tmp / "beat"))
+    topology.wait_until("answer from gunicorn", STARTUP_SECONDS, topology.answers)
+    # Detection has started: every service has a detector, which has seen next to nothing.
+    detectors = "SELECT count(*) FROM reports_detectorstate"
+    topology.wait_until("the first detection tick", STARTUP_SECONDS, lambda: topology.sql(detectors)[0][0] >= 14)
+
+    # What Compose's health checks read: /readyz, and the heartbeat files of the worker and beat.
+    ready = {"status": "ok", "checks": {"database": "ok", "broker": "ok"}, "down": []}
+    assert topology.request("GET", "/readyz") == (200, ready)
+    data = topology.tmp / "data"
+    topology.wait_until(
+        "worker and beat heartbeats",
+        STARTUP_SECONDS,
+        lambda: all((data / f"{kind}-heartbeat").exists() for kind in ("worker", "beat")),
+    )
+    output = topology.manage(
+        "simulate", "--outage", "tiktok-shop:payment", "--at", "+1m", "--for", "15m", "--factor", "20"
+    )
+
+    assert "outage scheduled: tiktok-shop:payment x20" in output
+    opened = (
+        "SELECT o.level, o.confidence, o.issue_types FROM reports_outage o"
+        " JOIN catalog_service s ON s.id = o.service_id"
+        " WHERE s.slug = 'tiktok-shop' AND o.status = 'open'"
+    )
+    rows = topology.wait_until("an open outage of tiktok-shop", OUTAGE_SECONDS, lambda: topology.sql(opened))
+    [(level, confidence, issue_types)] = rows
+    assert (level, confidence) == ("outage", "crowd"), rows
+    issue_types = issue_types if isinstance(issue_types, dict) else json.loads(issue_types)
+    assert max(issue_types, key=issue_types.get) == "payment", issue_types
+    # Only the injected outage's service gets traffic with the demo simulator off: no other outage.
+    assert topology.sql("SELECT count(*) FROM reports_outage") == [(1,)]
+    status, service = topology.request("GET", "/api/v1/services/tiktok-shop/")
+    assert status == 200 and service["status"] == "outage", service
+    # Both heartbeats kept fresh all along (the checks allow a minute).
+    for kind in ("worker", "beat"):
+        assert time.time() - (data / f"{kind}-heartbeat").stat().st_mtime < 60, kind
+    # Metrics from loopback: detection is current (it just processed the outage's first minute).
+    status, text = topology.request("GET", "/metrics")
+    assert status == 200, text
+    lag = float(re.search(r"^outagehub_detection_lag_seconds (\S+)$", text, re.M).group(1))
+    assert 0 <= lag < 120, text

@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 
 from catalog.models import Service
+from outagehub.metrics import report_counted
 from reports.intake.identity import client_ip
 from reports.intake.services import IntakeUnavailable, ReportDraft, report_submit
 from reports.intake.throttles import ReportRateThrottle, release_request
@@ -123,6 +124,7 @@ def report_post_fast(request: HttpRequest, slug: str) -> HttpResponse | None:
     # Taken: the place the check reserved stays taken (only reports taken count against the limit).
     if isinstance(result, ReportDraft):
         return _json(queued_body(slug, result), 202)
+    report_counted(channel="api", counted=result.counted, reason=result.not_counted_reason)
     return _json(report_body(result), 201)
 
 

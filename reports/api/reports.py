@@ -18,6 +18,7 @@ from outagehub.api.errors import ErrorSerializer
 from outagehub.api.examples import ExampleLinks
 from outagehub.api.pagination import PageNumberPagination, TimeCursorPagination
 from outagehub.api.serializers import StrictSerializer, StringField
+from outagehub.metrics import report_counted
 from reports.api import examples
 from reports.api.fastpath import report_post_fast
 from reports.detection.detector import Problem
@@ -283,6 +284,7 @@ class ReportCreateApi(APIView):
         if isinstance(result, ReportDraft):
             body = {"service": slug, "issue_type": result.issue_type, "queued": True, "created_at": result.created_at}
             return Response(self.QueuedSerializer(body).data, status=status.HTTP_202_ACCEPTED)
+        report_counted(channel="api", counted=result.counted, reason=result.not_counted_reason)
         return Response(self.OutputSerializer(result).data, status=status.HTTP_201_CREATED)
 
 

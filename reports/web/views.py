@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST, require_safe
 from catalog.models import Service
 from catalog.selectors import service_dependencies, service_get
 from outagehub.api.parsing import text_problem
+from outagehub.metrics import report_counted
 from outagehub.timebuckets import bucket_floor
 from reports.intake.geo import country_name
 from reports.intake.identity import client_ip
@@ -259,6 +260,7 @@ def _report_take(request: HttpRequest, slug: str, wants_json: bool) -> HttpRespo
             message = _("Thanks: your report was received. It will be counted within a few minutes.")
             return _json_answer(message, status=202, kind="info")
         return render(request, "reports/deferred.html", {"slug": slug}, status=202)
+    report_counted(channel="web", counted=result.counted, reason=result.not_counted_reason)
     message, kind = _taken_message(result)
     if wants_json:
         return _json_answer(message, status=200, kind=kind, counted=result.counted)

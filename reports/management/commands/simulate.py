@@ -9,6 +9,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
@@ -19,6 +20,7 @@ from reports.simulation.model import MINUTE, SimOutage, SimReport, cascade, gene
 from reports.simulation.selectors import sim_dependents, sim_services
 from reports.simulation.services import (
     simulated_cascade_schedule,
+    simulated_history_ensure,
     simulated_outage_schedule,
     simulator_backfill,
     simulator_tick,
@@ -81,7 +83,7 @@ class Command(BaseCommand):
         if outage and opts["cascade"]:
             self._schedule_cascade(outage, opts["cascade_share"], rng)
         elif outage:
-            self._schedule(outage)
+            self._schedule(outage, now, rng)
         if opts["backfill"] and not (opts["if_empty"] and reports_exist()):
             span = abs(_duration(opts["backfill"]))
             start = (now - span).replace(second=0, microsecond=0)
@@ -101,7 +103,7 @@ class Command(BaseCommand):
         start = now + _duration(opts["at"])
         return SimOutage(slug, issue_type, start, start + abs(_duration(opts["duration"])), opts["factor"])
 
-    def _schedule(self, outage: SimOutage) -> None:
+    def _schedule(self, outage: SimOutage, now: dt.datetime, rng: random.Random) -> None:
         service = service_get(slug=outage.slug)
         if service is None:
             raise CommandError(f"no active service {outage.slug!r}")
@@ -119,6 +121,17 @@ class Command(BaseCommand):
             f"outage scheduled: {outage.slug}:{outage.issue_type} x{outage.factor:g} "
             f"from {outage.start:%H:%M} to {outage.end:%H:%M} UTC"
         )
+        backfilled = simulated_history_ensure(service=service, now=now, rng=rng)
+        if backfilled:
+            self.stdout.write(
+                f"{outage.slug}'s detector had under an hour of history (it calls no outage before): "
+                f"backfilled {backfilled} reports of its normal traffic over the last 3 h and restarted it"
+            )
+        if not settings.OUTAGEHUB_SIMULATOR:
+            self.stdout.write(
+                f"OUTAGEHUB_SIMULATOR is off: Celery beat generates only {outage.slug}'s traffic, "
+                "minute by minute, until the outage ends (a worker and beat must be running)"
+            )
 
     def _schedule_cascade(self, outage: SimOutage, share: float, rng: random.Random) -> None:
         upstream = service_get(slug=outage.slug)

@@ -21,7 +21,7 @@ from django.core.management.base import CommandError
 from catalog.models import Service
 from catalog.tests.factories import make_service
 from reports.intake import geo
-from reports.models import Channel, Report, SimulatedOutage, SimulatorClock
+from reports.models import Channel, DetectorState, Report, SimulatedOutage, SimulatorClock
 from reports.simulation.model import (
     MINUTE,
     SimOutage,
@@ -578,13 +578,74 @@ def test_simulate_with_an_outage_makes_that_issue_type_dominate_the_generated_mi
     assert (outage.service.slug, outage.issue_type_key, outage.factor) == ("tiktok-shop", "payment", 20)
     assert (outage.starts_at, outage.ends_at) == (NOW - 10 * MINUTE, NOW + 20 * MINUTE)
     assert "outage scheduled: tiktok-shop:payment x20" in output
-    assert report_minutes() == {NOW_MINUTE - MINUTE}
-    shop = Counter(Report.objects.filter(service__slug="tiktok-shop").values_list("issue_type__key", flat=True))
+    others = Report.objects.exclude(service__slug="tiktok-shop")
+    assert report_minutes(others) == {NOW_MINUTE - MINUTE}
+    last_minute = Report.objects.filter(service__slug="tiktok-shop", created_at__gte=NOW_MINUTE - MINUTE)
+    shop = Counter(last_minute.values_list("issue_type__key", flat=True))
     assert shop["payment"] > 0.8 * shop.total()
     # About 20x the service's usual ~3 a minute; other services' payment issues are not part of it.
     assert shop.total() > 10 * expected_rate(3.0, NOW_MINUTE - MINUTE)
-    assert Report.objects.filter(service__slug="amazon", issue_type__key="payment").count() < 10
-    assert f"generated {Report.objects.count()} reports up to 2026-03-04 19:00 UTC" in output
+    assert others.filter(service__slug="amazon", issue_type__key="payment").count() < 10
+    generated = Report.objects.filter(created_at__gte=NOW_MINUTE - MINUTE).count()
+    assert f"generated {generated} reports up to 2026-03-04 19:00 UTC" in output
+
+
+@pytest.mark.django_db
+def test_simulate_an_outage_gives_a_service_without_warm_detection_three_hours_of_history(demo_catalog):
+    # A fresh install: the detector has seen two minutes, and calls no outage before it has seen an hour.
+    shop = Service.objects.get(slug="tiktok-shop")
+    DetectorState.objects.create(service=shop, last_minute=NOW_MINUTE - 2 * MINUTE)
+
+    with time_machine.travel(NOW, tick=False):
+        output = simulate("--outage", "tiktok-shop:payment", "--at", "+1m", "--for", "15m", "--seed", "2")
+
+    history = Report.objects.filter(service=shop, created_at__lt=NOW_MINUTE - MINUTE)
+    assert report_minutes(history) >= set(minutes(NOW_MINUTE - 181 * MINUTE, 10))
+    assert min(history.values_list("created_at", flat=True)) >= NOW_MINUTE - 181 * MINUTE
+    # Only the outage's service: the others' detectors need nothing.
+    assert not Report.objects.exclude(service=shop).filter(created_at__lt=NOW_MINUTE - MINUTE).exists()
+    # Restarted: the next tick starts from the oldest report and learns the history.
+    assert not DetectorState.objects.filter(service=shop).exists()
+    assert f"backfilled {history.count()} reports" in output
+    assert "OUTAGEHUB_SIMULATOR is off: Celery beat generates only tiktok-shop's traffic" in output
+
+
+@pytest.mark.django_db
+def test_simulate_an_outage_leaves_a_warm_detector_and_its_history_alone(demo_catalog):
+    shop = Service.objects.get(slug="tiktok-shop")
+    warm = {"detector": {"seen_minutes": 600.0}}
+    DetectorState.objects.create(service=shop, last_minute=NOW_MINUTE - 2 * MINUTE, state=warm)
+
+    with time_machine.travel(NOW, tick=False):
+        output = simulate("--outage", "tiktok-shop:payment", "--at", "+1m", "--seed", "2")
+
+    assert report_minutes() == {NOW_MINUTE - MINUTE}
+    assert DetectorState.objects.get(service=shop).state == warm
+    assert "backfilled" not in output
+
+
+@pytest.mark.django_db
+def test_with_the_demo_simulator_off_a_tick_fills_only_services_with_an_outage_to_come(demo_catalog):
+    shop = Service.objects.get(slug="tiktok-shop")
+    simulator_tick(now=NOW, rng=random.Random(1), demo=False)
+    assert not Report.objects.exists()  # nothing injected: the clock moves on, nothing is written
+
+    simulated_outage_schedule(
+        service=shop, issue_type_key="payment", starts_at=NOW + 2 * MINUTE, ends_at=NOW + 5 * MINUTE, factor=20
+    )
+    simulator_tick(now=NOW + MINUTE, rng=random.Random(2), demo=False)
+    simulator_tick(now=NOW + 4 * MINUTE, rng=random.Random(3), demo=False)
+    assert set(Report.objects.values_list("service__slug", flat=True)) == {"tiktok-shop"}
+    # Its normal traffic before the outage, then the outage's: every minute filled once.
+    assert report_minutes() == set(minutes(NOW_MINUTE, 4))
+    during = Report.objects.filter(created_at__gte=NOW_MINUTE + 3 * MINUTE)
+    assert during.filter(issue_type__key="payment").count() > 0.8 * during.count()
+
+    # Once it has ended, nothing more.
+    simulator_tick(now=NOW + 6 * MINUTE, rng=random.Random(4), demo=False)
+    written = simulator_tick(now=NOW + 10 * MINUTE, rng=random.Random(5), demo=False)
+    assert written == 0
+    assert SimulatorClock.objects.get().last_minute == NOW_MINUTE + 10 * MINUTE
 
 
 @pytest.mark.django_db
