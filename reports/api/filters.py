@@ -16,6 +16,12 @@ from outagehub.api.choices import ChoiceFilter
 from outagehub.api.windows import TimeRangeForm, time_in_bounds
 from reports.models import Confidence, Outage, OutageStatus
 
+# What each confidence means (reports.models.outage_confidence), for the filter and the outage's field.
+CONFIDENCE_HELP = (
+    "confirmed (two or more of: reports, probes, the official status page), crowd (reports), "
+    "probe (probes), official (the official status page)."
+)
+
 
 class OutageFilter(django_filters.FilterSet):
     """Outages by service, status, confidence, issue type, and overlap with [since, until)."""
@@ -26,7 +32,7 @@ class OutageFilter(django_filters.FilterSet):
     status = ChoiceFilter(choices=OutageStatus.choices)
     confidence = ChoiceFilter(
         choices=Confidence.choices,
-        help_text="confirmed (reports and probes), crowd (reports), probe (probes).",
+        help_text=CONFIDENCE_HELP,
     )
     issue_type = django_filters.CharFilter(
         method="filter_issue_type",

@@ -14,7 +14,7 @@ from rest_framework.views import APIView
 from outagehub.api.examples import ExampleLinks
 from outagehub.api.pagination import TimeCursorPagination
 from reports.api import examples
-from reports.api.filters import OutageFilter
+from reports.api.filters import CONFIDENCE_HELP, OutageFilter
 from reports.models import Outage
 from reports.outages.webhooks import outage_cause
 from reports.selectors.outages import outage_get, outage_list
@@ -68,7 +68,7 @@ class OutageSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     service = serializers.CharField(source="service.slug")
     status = serializers.CharField()
-    confidence = serializers.CharField(help_text="confirmed (reports and probes), crowd (reports), probe (probes).")
+    confidence = serializers.CharField(help_text=CONFIDENCE_HELP)
     level = serializers.CharField()
     started_at = serializers.DateTimeField()
     resolved_at = serializers.DateTimeField(

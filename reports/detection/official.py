@@ -14,7 +14,7 @@ import datetime as dt
 from typing import Any
 
 from catalog.models import Service
-from reports.models import Confidence, EventKind, Outage, OutageEvent, OutageStatus
+from reports.models import EventKind, Outage, OutageEvent, OutageStatus
 from statuspages.kinds import CLOSED_STATUSES, OfficialLevel
 from statuspages.models import ProviderIncident
 from statuspages.selectors import official_incidents_between, official_levels
@@ -98,7 +98,8 @@ def official_updates_record(*, outage: Outage, now: dt.datetime) -> int:
 
 def silent_outage_record(*, outage: Outage, now: dt.datetime) -> bool:
     """Flag the outage once when crowd and probes agree but the official page, fresh, is green."""
-    if outage.confidence != Confidence.CONFIRMED:
+    # Crowd and probes, not any two signals: a confirmation that counts the page itself is no silence.
+    if not (outage.reports_confirmed and outage.probes_confirmed):
         return False
     state = official_levels([outage.service_id], now=now).get(outage.service_id)
     if state is None or not state.operational or state.incidents:

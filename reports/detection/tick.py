@@ -36,7 +36,6 @@ from reports.detection.detector import shown_level as detector_shown_level
 from reports.detection.official import official_apply
 from reports.detection.rollups import BOOTSTRAP_DAYS, LATE_MINUTES, rollups_refresh
 from reports.models import (
-    Confidence,
     CountryHour,
     DetectorState,
     EventKind,
@@ -48,6 +47,7 @@ from reports.models import (
     ReportMinute,
     ServiceMinute,
     WebhookEvent,
+    outage_confidence,
 )
 from reports.outages.webhooks import webhooks_dispatch
 from statuspages.selectors import official_levels
@@ -212,7 +212,16 @@ def _process(
         evidence = Corroboration(probe_down=probes.down, official_level=official if at >= official_since else None)
         transitions = tracker.update(step, corroboration=evidence, interval_minutes=1.0)
         outage, new = _apply(
-            service, outage, step, counts, transitions, changes, probes, tracker, announce=at >= announce_since
+            service,
+            outage,
+            step,
+            counts,
+            transitions,
+            changes,
+            probes,
+            tracker,
+            official_down=evidence.official_down,
+            announce=at >= announce_since,
         )
         opened += new
         level = shown_level(step, tracker)
@@ -262,6 +271,7 @@ def _apply(
     probes: ProbeTimeline,
     tracker: Tracker,
     *,
+    official_down: bool = False,
     announce: bool = True,
 ) -> tuple[Outage | None, int]:
     """Write one minute's outage changes; returns the open outage (if any) and 1 if one opened."""
@@ -273,15 +283,17 @@ def _apply(
             # The tracker lost its state (a reset) while an outage stayed open: carry on with it.
             logger.warning("service %s: tracker reopened an outage that was still open", service.pk)
         elif t.kind == "opened":
-            by_reports = t.data["by"] == "reports"
+            # "by" is what opened it (detector.Corroboration.source): reports, probes or official.
+            by_reports, by_official = t.data["by"] == "reports", t.data["by"] == "official"
             outage = Outage.objects.create(
                 service=service,
-                confidence=Confidence.CROWD if by_reports else Confidence.PROBE,
+                confidence=outage_confidence(reports=by_reports, probes=probes.down, official=by_official),
                 level=t.data["level"] if t.data["level"] != OK else Level.OUTAGE,
                 # Where the crowd's held surge began; the alert (t.at) confirms it later.
                 started_at=dt.datetime.fromisoformat(t.data["started_at"]) if "started_at" in t.data else t.at,
                 reports_confirmed=by_reports,
                 probes_confirmed=probes.down,
+                official_confirmed=by_official,
             )
             if "rising_since" in t.data:
                 _event(outage, EventKind.REPORTS_RISING, dt.datetime.fromisoformat(t.data["rising_since"]), {})
@@ -325,7 +337,7 @@ def _apply(
                 {"probe": change.probe_id, "name": probes.names.get(change.probe_id), "evidence": change.evidence},
             )
     if outage.status == OutageStatus.OPEN:
-        _accumulate(outage, step, counts, probes, tracker)
+        _accumulate(outage, step, counts, probes, tracker, official_down=official_down)
     if transitions or probe_changes:
         outage.countries = outage_countries(outage)
     outage.save()
@@ -343,8 +355,19 @@ def _dispatch(events: list[tuple[Outage, str]]) -> None:
         webhooks_dispatch(outage=outage, event=event)
 
 
-def _accumulate(outage: Outage, step: Step, counts: dict[str, int], probes: ProbeTimeline, tracker: Tracker) -> None:
-    """Fold one minute into the open outage: issue-type mix, evidence, confidence."""
+def _accumulate(
+    outage: Outage,
+    step: Step,
+    counts: dict[str, int],
+    probes: ProbeTimeline,
+    tracker: Tracker,
+    *,
+    official_down: bool = False,
+) -> None:
+    """Fold one minute into the open outage: issue-type mix, evidence, confidence.
+
+    `official_down`: the official page, fresh for this minute, said degraded or worse.
+    """
     before = _top(outage.issue_types)
     mix = dict(outage.issue_types)
     for key, n in counts.items():
@@ -355,12 +378,10 @@ def _accumulate(outage: Outage, step: Step, counts: dict[str, int], probes: Prob
         _event(outage, EventKind.ISSUE_MIX_CHANGED, step.at, {"from": before, "to": after, "counts": mix})
     outage.reports_confirmed = outage.reports_confirmed or step.level == OUTAGE
     outage.probes_confirmed = outage.probes_confirmed or probes.down
-    if outage.reports_confirmed and outage.probes_confirmed:
-        outage.confidence = Confidence.CONFIRMED
-    elif outage.probes_confirmed and not outage.reports_confirmed:
-        outage.confidence = Confidence.PROBE
-    else:
-        outage.confidence = Confidence.CROWD
+    outage.official_confirmed = outage.official_confirmed or official_down
+    outage.confidence = outage_confidence(
+        reports=outage.reports_confirmed, probes=outage.probes_confirmed, official=outage.official_confirmed
+    )
 
 
 def _top(mix: dict[str, int]) -> str | None:

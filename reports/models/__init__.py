@@ -24,6 +24,7 @@ from reports.models.outages import (
     ReportMinute,
     ServiceMinute,
     UpdateState,
+    outage_confidence,
 )
 from reports.models.reports import (
     COMMENT_MAX_LENGTH,
@@ -70,4 +71,5 @@ __all__ = [
     "WebhookDelivery",
     "WebhookEvent",
     "api_key_hash",
+    "outage_confidence",
 ]

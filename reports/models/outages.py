@@ -122,9 +122,23 @@ class OutageStatus(models.TextChoices):
 
 
 class Confidence(models.TextChoices):
-    CONFIRMED = "confirmed", "Confirmed (reports and probes)"
+    """What an outage rests on: its evidence (reports, probes, the official status page), by outage_confidence."""
+
+    CONFIRMED = "confirmed", "Confirmed (two or more signals)"
     CROWD = "crowd", "Crowd reports"
     PROBE = "probe", "Probes"
+    OFFICIAL = "official", "Official status page"
+
+
+def outage_confidence(*, reports: bool, probes: bool, official: bool) -> Confidence:
+    """Two or more independent signals confirm; one alone is named, our own probes before the provider's word."""
+    if reports + probes + official >= 2:
+        return Confidence.CONFIRMED
+    if probes:
+        return Confidence.PROBE
+    if official:
+        return Confidence.OFFICIAL
+    return Confidence.CROWD
 
 
 class UpdateState(models.TextChoices):
@@ -166,6 +180,9 @@ class Outage(models.Model):
     countries = models.JSONField(default=dict)
     reports_confirmed = models.BooleanField(default=False, help_text="Reports reached the outage level.")
     probes_confirmed = models.BooleanField(default=False, help_text="A probe was down by quorum.")
+    official_confirmed = models.BooleanField(
+        default=False, help_text="The official status page, fresh, said degraded or worse."
+    )
     # The upstream (a service this one depends on) that likely caused it, set by the attribution
     # task (reports/outages/attribution.py); cause_outage is that upstream's own outage, if it has one.
     cause = models.ForeignKey(Service, null=True, blank=True, on_delete=models.SET_NULL, related_name="caused_outages")

@@ -16,11 +16,13 @@ from django.utils.translation import gettext_lazy as _
 
 
 class Evidence(models.TextChoices):
-    """What a verdict rests on: people's reports, our own checks, or both agreeing."""
+    """What a verdict rests on: people's reports, our own checks, the provider's status page, or two agreeing."""
 
     REPORTS = "reports", _("user reports")
     PROBES = "probes", _("our checks")
     BOTH = "both", _("user reports and our checks")
+    OFFICIAL = "official", _("the official status page")
+    REPORTS_OFFICIAL = "reports_official", _("user reports and the official status page")
 
 
 class ProbeVerdict(models.TextChoices):
@@ -73,13 +75,16 @@ def service_verdict(
     problems: Sequence[tuple[str, int]],
     probe_states: Sequence[str],
     outage_confidence: str | None = None,
+    outage_official: bool = False,
 ) -> Verdict:
     """The verdict from the detector's `level` and `since`, (label, count) problems, most first, and probe states.
 
     `outage_confidence` is the open outage's (reports.models.Confidence), if one is open: an
-    outage opened by probes alone rests on them even when reports are quiet.
+    outage opened by probes (or the official status page) alone rests on them even when reports
+    are quiet. `outage_official` is its official_confirmed: the page said degraded or worse.
     Evidence: BOTH when reports and checks agree (a problem both see, or all quiet with
-    checks reaching the service), PROBES when only checks see a problem, else REPORTS.
+    checks reaching the service), PROBES when only checks see a problem, OFFICIAL when only the
+    page does, REPORTS_OFFICIAL when reports and the page agree without checks, else REPORTS.
     """
     probes = probe_verdict(probe_states)
     named = [label for label, count in problems if count > 0][:PROBLEMS_NAMED]
@@ -91,6 +96,11 @@ def service_verdict(
         evidence = Evidence.PROBES if outage_confidence == "probe" and not named else Evidence.BOTH
     else:
         evidence = Evidence.PROBES if outage_confidence == "probe" else Evidence.REPORTS
-        if outage_confidence == "confirmed":
+        if outage_confidence == "official":
+            evidence = Evidence.OFFICIAL
+        elif outage_confidence == "confirmed" and outage_official:
+            # The page is one of the two signals; our checks, not down now, are not shown as one.
+            evidence = Evidence.REPORTS_OFFICIAL if named else Evidence.OFFICIAL
+        elif outage_confidence == "confirmed":
             evidence = Evidence.BOTH
     return Verdict(level=level, since=since, problems=named, probes=probes, evidence=evidence)

@@ -71,6 +71,8 @@ def test_confidence_filter(api, shop):
     assert ids(api, "confidence=crowd") == [crowd.pk]
     assert ids(api, "confidence=probe") == [probe.pk]
     assert ids(api, "confidence=confirmed") == []
+    official = make_outage(make_service("mail", "Mail"), confidence=Confidence.OFFICIAL)
+    assert ids(api, "confidence=official") == [official.pk]
 
 
 def test_issue_type_filter_needs_a_count_above_zero(api, shop):
@@ -147,7 +149,7 @@ def test_a_crafted_cursor_is_a_404_in_the_error_body(api, shop):
     ("query", "field", "needle"),
     [
         ("status=closed", "status", "Allowed: open, resolved."),
-        ("confidence=sure", "confidence", "Allowed: confirmed, crowd, probe."),
+        ("confidence=sure", "confidence", "Allowed: confirmed, crowd, probe, official."),
         ("service=not%20a%20slug", "service", "slug"),
         ("service=nope", "service", "No service with slug 'nope'"),
         ("issue_type=" + "x" * 33, "issue_type", "at most 32"),
@@ -210,5 +212,5 @@ def test_the_schema_documents_every_filter():
     parameters = {p["name"]: p for p in schema["paths"]["/api/v1/outages/"]["get"]["parameters"]}
     assert {"service", "status", "confidence", "issue_type", "since", "until", "cursor", "page_size"} <= set(parameters)
     assert parameters["status"]["schema"]["enum"] == ["open", "resolved"]
-    assert parameters["confidence"]["schema"]["enum"] == ["confirmed", "crowd", "probe"]
+    assert parameters["confidence"]["schema"]["enum"] == ["confirmed", "crowd", "official", "probe"]
     assert parameters["since"]["schema"] == {"type": "string", "format": "date-time"}

@@ -11,7 +11,7 @@ from django.test import Client
 from catalog.tests.factories import make_service
 from reports.detection.official import official_apply
 from reports.detection.tick import detection_tick
-from reports.models import Confidence, EventKind, Outage, OutageEvent, OutageStatus
+from reports.models import Confidence, EventKind, Outage, OutageEvent, OutageStatus, outage_confidence
 from reports.templatetags.pages import event_sentence
 from reports.tests.detection.test_tick import MINUTE, scenario
 from statuspages.demo.server import FixtureServer, Route, fixture
@@ -154,3 +154,60 @@ def test_a_stale_official_page_confirms_nothing(pages):
     StatusPage.objects.filter(service=shop).update(stale=True)
     detection_tick(service_id=shop.pk, now=end + MINUTE)
     assert not Outage.objects.exists()
+
+
+def test_a_crowd_outage_the_official_page_confirms_is_confirmed(pages):
+    # Reports open the outage (crowd); the page, read as the surge goes on, says it is in trouble.
+    shop = make_service()
+    spike, end = scenario(shop, after=0)
+    page_for(shop, pages, "atlassian_incident.json", anchor=spike, at=end)
+    detection_tick(service_id=shop.pk, now=end + MINUTE)
+    outage = Outage.objects.get(service=shop)
+    assert outage.status == OutageStatus.OPEN
+    assert (outage.reports_confirmed, outage.probes_confirmed, outage.official_confirmed) == (True, False, True)
+    assert outage.confidence == Confidence.CONFIRMED
+    opened = OutageEvent.objects.get(outage=outage, kind=EventKind.OPENED)
+    assert opened.data["by"] == "reports"
+
+
+def test_a_crowd_outage_without_a_page_in_trouble_stays_crowd(pages):
+    shop = make_service()
+    spike, end = scenario(shop, after=0)
+    page_for(shop, pages, "atlassian_ok.json", anchor=spike, at=end)
+    detection_tick(service_id=shop.pk, now=end + MINUTE)
+    outage = Outage.objects.get(service=shop)
+    assert (outage.confidence, outage.official_confirmed) == (Confidence.CROWD, False)
+
+
+def test_an_outage_the_official_page_opens_alone_is_official(pages):
+    shop = make_service()
+    spike, end = scenario(shop, spike=4, spike_minutes=4, after=0)
+    page_for(shop, pages, "atlassian_incident.json", anchor=spike, at=end)
+    detection_tick(service_id=shop.pk, now=end + MINUTE)
+    outage = Outage.objects.get(service=shop)
+    opened = OutageEvent.objects.get(outage=outage, kind=EventKind.OPENED)
+    assert opened.data["by"] == "official"
+    assert (outage.reports_confirmed, outage.probes_confirmed, outage.official_confirmed) == (False, False, True)
+    assert outage.confidence == Confidence.OFFICIAL
+    page = Client().get(f"/s/{shop.slug}/outages/{outage.pk}/").content.decode()
+    assert "<dd>Official status page</dd>" in page  # the outage summary's Evidence
+    detail = Client().get(f"/api/v1/outages/{outage.pk}/").json()
+    assert detail["confidence"] == "official"
+    assert [o["id"] for o in Client().get("/api/v1/outages/?confidence=official").json()["results"]] == [outage.pk]
+
+
+@pytest.mark.parametrize(
+    ("reports", "probes", "official", "expected"),
+    [
+        (False, False, False, Confidence.CROWD),
+        (True, False, False, Confidence.CROWD),
+        (False, True, False, Confidence.PROBE),
+        (False, False, True, Confidence.OFFICIAL),
+        (True, True, False, Confidence.CONFIRMED),
+        (True, False, True, Confidence.CONFIRMED),
+        (False, True, True, Confidence.CONFIRMED),
+        (True, True, True, Confidence.CONFIRMED),
+    ],
+)
+def test_confidence_is_confirmed_by_any_two_signals(reports, probes, official, expected):
+    assert outage_confidence(reports=reports, probes=probes, official=official) == expected

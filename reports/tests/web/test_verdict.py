@@ -1,4 +1,4 @@
-"""The verdict's evidence: reports, our checks, or both agreeing (reports.web.verdict, pure)."""
+"""The verdict's evidence: reports, our checks, the official page, or two agreeing (reports.web.verdict, pure)."""
 
 from __future__ import annotations
 
@@ -57,3 +57,34 @@ def test_a_confirmed_outage_stays_on_both_once_the_probe_recovers() -> None:
         level="outage", since=SINCE, problems=[("payment", 3)], probe_states=["up"], outage_confidence="confirmed"
     )
     assert v.evidence == Evidence.BOTH
+
+
+def test_an_outage_opened_by_the_official_page_alone_rests_on_it() -> None:
+    v = service_verdict(
+        level="outage", since=SINCE, problems=[], probe_states=[], outage_confidence="official", outage_official=True
+    )
+    assert v.evidence == Evidence.OFFICIAL
+    assert v.get_evidence_display() == "the official status page"
+
+
+def test_reports_the_official_page_confirms_rest_on_both_of_them_not_on_our_checks() -> None:
+    v = service_verdict(
+        level="outage",
+        since=SINCE,
+        problems=[("payment", 12)],
+        probe_states=["up"],
+        outage_confidence="confirmed",
+        outage_official=True,
+    )
+    assert v.evidence == Evidence.REPORTS_OFFICIAL
+    assert v.get_evidence_display() == "user reports and the official status page"
+    # Checks down now still lead: they are our own measurement, seen this minute.
+    down = service_verdict(
+        level="outage",
+        since=SINCE,
+        problems=[("payment", 12)],
+        probe_states=["down"],
+        outage_confidence="confirmed",
+        outage_official=True,
+    )
+    assert down.evidence == Evidence.BOTH
