@@ -118,6 +118,21 @@ def test_chart_plots_the_apis_series_and_redraws_it_live_with_etag_revalidation(
         expect(page.get_by_test_id("count-15m")).to_have_text(str(count))
 
 
+def test_the_live_verdict_keeps_an_official_outages_evidence(browser, live_server) -> None:
+    # An outage the official page opened and reports then confirmed: no probe, so each poll rewords
+    # the evidence from what the open outage rests on (data-outage-evidence).
+    service, now = ongoing_outage(probe=False)
+    Outage.objects.filter(service=service).update(official_confirmed=True, confidence="confirmed")
+    api = f"{live_server.url}/api/v1/services/{service.slug}"
+    with time_machine.travel(now, tick=False), js_page(browser) as page:
+        page.goto(f"{live_server.url}/s/{service.slug}/")
+        expect(page.get_by_test_id("evidence")).to_have_text("Based on: user reports and the official status page")
+        with page.expect_response(f"{api}/"):
+            page.clock.run_for(60_000)
+        page.evaluate("() => window.OutageHub.settled()")
+        expect(page.get_by_test_id("evidence")).to_have_text("Based on: user reports and the official status page")
+
+
 def test_report_with_javascript_confirms_in_place_without_a_page_load(browser, live_server) -> None:
     service, now = ongoing_outage(probe=False)
     url = f"{live_server.url}/s/{service.slug}/"

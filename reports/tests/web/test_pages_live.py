@@ -50,6 +50,20 @@ def test_without_probes_the_verdict_rests_on_reports(client: Client) -> None:
     assert 'data-testid="probes"' not in html
 
 
+def test_reports_the_official_page_confirms_rest_on_both_and_the_outage_says_so(client: Client) -> None:
+    service, now = ongoing_outage(probe=False)
+    # As the detection tick records a fresh status page in trouble during the outage.
+    Outage.objects.filter(service=service).update(official_confirmed=True, confidence="confirmed")
+    html = get(client, f"/s/{service.slug}/", now)
+    assert "Based on: user reports and the official status page" in text(html)
+    # site.js rewords the evidence from these attributes every minute: it needs the same words.
+    assert 'data-outage-evidence="reports_official"' in html
+    assert 'data-text-reports_official="Based on: user reports and the official status page"' in html
+    outage = Outage.objects.get(service=service)
+    summary = text(get(client, f"/s/{service.slug}/outages/{outage.pk}/", now))
+    assert "Evidence Confirmed (two or more signals)" in summary
+
+
 def test_probe_panel_shows_state_uptime_and_latency(client: Client) -> None:
     service, now = ongoing_outage()
     probes = text(section(get(client, f"/s/{service.slug}/", now), "probes"))
