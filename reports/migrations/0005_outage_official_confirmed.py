@@ -3,6 +3,21 @@
 from django.db import migrations, models
 
 
+def backfill_official(apps, schema_editor):
+    """Outages the official page opened were stored as "probe": record the page, and recount their confidence.
+
+    Their opening event says what opened them (data.by, reports.detection.detector); the rule is
+    reports.models.outage_confidence's, copied since a migration must not import today's code.
+    """
+    Outage = apps.get_model("reports", "Outage")
+    opened_by_page = Outage.objects.filter(events__kind="opened", events__data__by="official").distinct()
+    for outage in opened_by_page.iterator():
+        signals = outage.reports_confirmed + outage.probes_confirmed + 1
+        outage.official_confirmed = True
+        outage.confidence = "confirmed" if signals >= 2 else "probe" if outage.probes_confirmed else "official"
+        outage.save(update_fields=["official_confirmed", "confidence"])
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -20,4 +35,5 @@ class Migration(migrations.Migration):
             name='confidence',
             field=models.CharField(choices=[('confirmed', 'Confirmed (two or more signals)'), ('crowd', 'Crowd reports'), ('probe', 'Probes'), ('official', 'Official status page')], max_length=10),
         ),
+        migrations.RunPython(backfill_official, migrations.RunPython.noop),
     ]
