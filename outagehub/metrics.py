@@ -30,6 +30,7 @@ from django.apps import apps
 from django.conf import settings
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.urls import Resolver404, resolve
 from django.utils import timezone
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -90,8 +91,7 @@ class IntakeMetricsMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
         response = self.get_response(request)
-        match = request.resolver_match
-        channel = INTAKE_ROUTES.get(match.view_name) if match and request.method == "POST" else None
+        channel = _intake_channel(request) if request.method == "POST" else None
         if channel is not None:
             INTAKE_SECONDS.labels(channel=channel).observe(time.perf_counter() - started)
             code = response.status_code
@@ -103,6 +103,17 @@ class IntakeMetricsMiddleware:
                 reason = REJECTED.get(code, "error" if code >= 500 else "client_error")
                 REPORTS.labels(channel=channel, outcome="rejected", reason=reason).inc()
         return response
+
+
+def _intake_channel(request: HttpRequest) -> str | None:
+    """The intake route a POST went to, also when it was answered before URL resolution (the flood gate)."""
+    match = request.resolver_match
+    if match is None:
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return None
+    return INTAKE_ROUTES.get(match.view_name)
 
 
 # --- read at scrape time -----------------------------------------------------------------

@@ -356,6 +356,7 @@ def test_redis_stopped_mid_load_and_started_again_loses_and_doubles_no_report(tm
     try:
         _start_web(topology)
         _start_worker(topology)
+        _start_beat(topology)  # it schedules the drain of write-behind intake (reports_drain)
         topology.wait_until("answer from gunicorn", STARTUP_SECONDS, topology.answers)
         load.send(40)
         assert load.taken == set(range(40)), load.answers
