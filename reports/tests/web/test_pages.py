@@ -212,7 +212,7 @@ def test_history_draws_90_days_each_outage_day_linking_to_it_and_lists_the_newes
     assert '<time datetime="2026-11-18T12:00:00Z">2026-11-18 12:00 UTC</time>' in rows[0]
     assert "lasted 1 h 30 min" in rows[0] and "Crowd reports" in rows[0] and "peak 42/min" in rows[0]
     assert "Ongoing" in rows[1] and "Possible problems" in rows[1]
-    assert "Confirmed (reports and probes)" in rows[2] and "5 min" in rows[2]
+    assert "Confirmed (two or more signals)" in rows[2] and "5 min" in rows[2]
 
 
 # --- comments ---------------------------------------------------------------------------
