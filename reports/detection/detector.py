@@ -695,7 +695,10 @@ class Tracker:
             # fresh (short-window) evidence may reopen.
             level = step.short_level if reopen else step.level
             by_reports = self._overwhelming(step, level)
-            if by_reports or evidence.confirms:
+            # Probes down by quorum open an outage on their own; an official page only confirms
+            # an elevation: pages sit at "degraded" for days, and alone they would open, resolve
+            # and reopen an outage every quarter hour.
+            if by_reports or evidence.probe_down or (evidence.official_down and elevated):
                 self.open, self.quiet_since = True, None
                 # Outside evidence confirms any crowd elevation to an outage.
                 self.level = OUTAGE if by_reports or level != OK else OK
@@ -778,7 +781,7 @@ def shown_level(step: Step, tracker: Tracker) -> str:
     only the short windows speak then.
     """
     if tracker.open:
-        return tracker.level
+        return tracker.level if tracker.level != OK else OUTAGE  # opened by probes with the crowd quiet
     recent = tracker.resolved_at is not None and step.at - tracker.resolved_at <= dt.timedelta(
         minutes=tracker.params.reopen_minutes
     )

@@ -211,3 +211,14 @@ def test_an_outage_the_official_page_opens_alone_is_official(pages):
 )
 def test_confidence_is_confirmed_by_any_two_signals(reports, probes, official, expected):
     assert outage_confidence(reports=reports, probes=probes, official=official) == expected
+
+
+def test_an_official_page_in_trouble_alone_opens_no_outage(pages):
+    # Pages sit at "degraded" for days: without any rise in reports (or a probe down) the page
+    # confirms nothing, so no outage opens, resolves and reopens every quarter hour.
+    shop = make_service()
+    spike, end = scenario(shop, spike=1, spike_minutes=30, after=30)
+    page = page_for(shop, pages, "atlassian_incident.json", anchor=spike, at=end)
+    assert page.level not in ("operational", "unknown")
+    detection_tick(service_id=shop.pk, now=end + MINUTE)
+    assert not Outage.objects.filter(service=shop).exists()
