@@ -183,7 +183,7 @@ class ReportCreateApi(APIView):
 
     # Reads (an OPTIONS) under the read limit like any other view; reports under their own.
     throttle_classes = [ReadRateThrottle, ReportRateThrottle]
-    # A report is under 1 KB; 500 characters of comment escaped as \uXXXX pairs stay under 8.
+    # A report is under 1 KB; even 500 comment characters written as JSON surrogate-pair escapes stay under 8 KB.
     max_body_bytes = 8 * 1024
 
     class InputSerializer(StrictSerializer):

@@ -24,6 +24,7 @@ import math
 import secrets
 import threading
 import time
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any
 
@@ -256,7 +257,7 @@ def rate_limits_prune(*, now: dt.datetime) -> int:
     return deleted
 
 
-class ReservingThrottle(BaseThrottle):
+class ReservingThrottle(BaseThrottle, ABC):
     """A DRF throttle over `reserve`: a request that passes holds its places until released.
 
     Whoever handles the request calls `release_request(request)` when it turns out not to count.
@@ -269,8 +270,9 @@ class ReservingThrottle(BaseThrottle):
         self.gate_wait = 0.0
         self.now = 0.0
 
+    @abstractmethod
     def limits(self, request: Any) -> tuple[Limit, ...]:
-        raise NotImplementedError
+        """The limits this request is checked against (each subclass names its own)."""
 
     def timer(self) -> float:
         return time.time()
