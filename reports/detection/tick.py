@@ -62,8 +62,9 @@ def detection_tick(*, service_id: int, now: dt.datetime, params: Params | None =
     return detection_tick_many(service_ids=[service_id], now=now, params=params)
 
 
-def detection_batches(service_ids: Sequence[int], size: int = BATCH_SERVICES) -> list[list[int]]:
-    """`service_ids` in batches of `size`, as the Celery fan-out hands them to workers."""
+def detection_batches(service_ids: Sequence[int], size: int | None = None) -> list[list[int]]:
+    """`service_ids` in batches of `size` (BATCH_SERVICES), as the Celery fan-out hands them to workers."""
+    size = size or BATCH_SERVICES
     ids = sorted(service_ids)
     return [ids[i : i + size] for i in range(0, len(ids), size)]
 
