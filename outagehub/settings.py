@@ -148,6 +148,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so it sees a view's exceptions first: a lost database connection is a 503, not a 500.
+    "outagehub.unavailable.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "outagehub.urls"

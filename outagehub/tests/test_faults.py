@@ -381,6 +381,55 @@ def test_redis_stopped_mid_load_and_started_again_loses_and_doubles_no_report(tm
         topology.stop()
 
 
+def _get(topology: Topology, path: str) -> tuple[int, str | None, str]:
+    """Status, Retry-After and body of a GET, whatever the status."""
+    try:
+        with urllib.request.urlopen(topology.url + path, timeout=30) as response:
+            return response.status, response.headers.get("Retry-After"), response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers.get("Retry-After"), exc.read().decode()
+
+
+READS = ("/api/v1/outages/", "/api/v1/services/tiktok-shop/series/", "/s/tiktok-shop/", "/")
+
+
+def test_postgres_restarted_mid_load_answers_503_never_500_and_recovers_without_restarts(
+    tmp_path, own_postgres, own_redis
+):
+    topology = _fault_env(tmp_path, own_postgres, own_redis)
+    load = Load(topology, "postgres fault")
+    try:
+        _start_web(topology)
+        _start_worker(topology)
+        _start_beat(topology)
+        topology.wait_until("answer from gunicorn", STARTUP_SECONDS, topology.answers)
+        load.send(30)
+        assert load.taken == set(range(30)), load.answers
+        assert all(_get(topology, path)[0] == 200 for path in READS)
+
+        own_postgres.stop()
+        load.send(40)  # write-behind: taken without the database (201), or queued in the broker (202)
+        for path in READS:
+            status, retry_after, body = _get(topology, path)
+            assert status == 503 and retry_after, (path, status, body)
+            assert "Traceback" not in body and "OperationalError" not in body, body
+        status, body = topology.request("GET", "/readyz")
+        assert (status, body["down"]) == (503, ["database"]), body
+
+        own_postgres.start()
+        # Back without restarting gunicorn or the worker: reads answer again, reports keep coming.
+        topology.wait_until("reads answer again", 60, lambda: _get(topology, READS[0])[0] == 200)
+        assert all(_get(topology, path)[0] == 200 for path in READS)
+        load.send(20)
+
+        load.assert_refusals_are_503_with_retry_after()
+        load.assert_taken_stored_exactly_once()
+        assert load.taken & set(range(30, 70)), "took nothing while the database was down"
+        assert load.taken >= set(range(70, 90)), "not taking reports after the database came back"
+    finally:
+        topology.stop()
+
+
 def test_a_worker_killed_mid_task_loses_and_doubles_nothing_and_detection_catches_up(tmp_path, own_postgres, own_redis):
     # Detection ticks every 2 s, so the worker is nearly always inside a task when it is killed.
     topology = _fault_env(tmp_path, own_postgres, own_redis, OUTAGEHUB_DETECTION_INTERVAL_SECONDS="2")
