@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
-from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
-from django.db.models.functions import Lower
+from django.contrib.postgres.aggregates import StringAgg
+from django.db import connections
+from django.db.models import CharField, Count, OuterRef, Prefetch, Q, QuerySet, Subquery, Value
+from django.db.models.functions import MD5, Cast, Concat, Lower
 
 from catalog.models import IssueType, Service
 from reports.models import Outage, OutageEvent, OutageStatus
@@ -41,6 +45,57 @@ def affected_dependents_prefetch() -> Prefetch:
 def service_outages(*, service: Service, since: dt.datetime, limit: int = 20) -> list[Outage]:
     """The service's outages that started at or after `since`, and any still open, newest first (at most `limit`)."""
     return list(_started_since_or_open(Outage.objects.filter(service=service), since)[:limit])
+
+
+@dataclass(frozen=True)
+class OutageSpan:
+    """An outage as the history bars (reports.web.history.OutageLike) and the page's verdict read it."""
+
+    pk: int
+    level: str
+    status: str
+    confidence: str
+    official_confirmed: bool
+    started_at: dt.datetime
+    end: dt.datetime | None  # Outage.end
+
+
+def service_outage_spans(*, service: Service, since: dt.datetime, limit: int) -> list[OutageSpan]:
+    """`service_outages` as spans: a quarter of a flapping service's history is hundreds of outages, read narrow."""
+    rows = _started_since_or_open(Outage.objects.filter(service=service), since).values_list(*SPAN_FIELDS)
+    return [OutageSpan(*row[:6], end=row[6] or row[7]) for row in rows[:limit]]
+
+
+SPAN_FIELDS = ("pk", "level", "status", "confidence", "official_confirmed", "started_at", "ended_at", "resolved_at")
+
+
+@dataclass(frozen=True)
+class SpansDigest:
+    """A digest of what `service_outage_spans` would read, and whether any of those outages has no end yet."""
+
+    digest: str
+    unended: int
+
+
+def service_outage_spans_digest(*, service: Service, since: dt.datetime, limit: int) -> SpansDigest | None:
+    """A digest of every field of the spans `service_outage_spans` would read, computed by the database.
+
+    One short row however many outages: what changes when any of them does (a new outage, one
+    resolved, reopened or edited) without reading them all. None on databases without string
+    aggregation (SQLite, the embedded default, where histories are small).
+    """
+    outages = _started_since_or_open(Outage.objects.filter(service=service), since)
+    if connections[outages.db].vendor != "postgresql":
+        return None
+    fields: list[Any] = []
+    for name in SPAN_FIELDS:
+        fields += [Cast(name, CharField()), Value("|")]
+    row = Concat(*fields, output_field=CharField())
+    totals = outages[:limit].aggregate(
+        digest=MD5(StringAgg(row, delimiter=";")),
+        unended=Count("pk", filter=Q(ended_at__isnull=True, resolved_at__isnull=True)),
+    )
+    return SpansDigest(totals["digest"] or "", totals["unended"])
 
 
 def service_outage_get(*, service: Service, outage_id: int) -> Outage | None:
