@@ -13,12 +13,17 @@ import hashlib
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from django.core.cache import cache
+from django.core.cache import caches
+from django.utils.connection import ConnectionProxy
 from redis.exceptions import RedisError
 
 from outagehub import breaker
 
 T = TypeVar("T")
+
+# A cache of its own (settings.CACHES["memo"]), so memos never crowd out the rate limiter's entries.
+MEMO_CACHE = "memo"
+cache: Any = ConnectionProxy(caches, MEMO_CACHE)
 
 _MISSING = object()
 
@@ -40,7 +45,7 @@ def memoized(key: str, compute: Callable[[], T], *, timeout: int) -> T:
             breaker.CACHE.failed(exc)
         else:
             if value is not _MISSING:
-                return value  # type: ignore[no-any-return]
+                return value
     value = compute()
     if breaker.CACHE.closed:
         try:

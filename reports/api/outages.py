@@ -142,7 +142,7 @@ class OutageListApi(generics.ListAPIView):
     def get_queryset(self) -> Any:
         return outage_list()
 
-    def paginate_queryset(self, queryset: Any) -> list[Outage] | None:
+    def paginate_queryset(self, queryset: Any) -> list[Any] | None:
         page = super().paginate_queryset(queryset)
         if page:
             outage_dependents_prefetch(page)

@@ -94,7 +94,10 @@ class OutageSpan:
 def service_outage_spans(*, service: Service, since: dt.datetime, limit: int) -> list[OutageSpan]:
     """`service_outages` as spans: a quarter of a flapping service's history is hundreds of outages, read narrow."""
     rows = _started_since_or_open(Outage.objects.filter(service=service), since).values_list(*SPAN_FIELDS)
-    return [OutageSpan(*row[:6], end=row[6] or row[7]) for row in rows[:limit]]
+    return [
+        OutageSpan(pk, level, status, confidence, official, started, ended or resolved)
+        for pk, level, status, confidence, official, started, ended, resolved in rows[:limit]
+    ]
 
 
 SPAN_FIELDS = ("pk", "level", "status", "confidence", "official_confirmed", "started_at", "ended_at", "resolved_at")

@@ -363,8 +363,11 @@ def _country_totals(
 
 
 def country_split(since: dt.datetime, until: dt.datetime, rolled: dt.datetime | None) -> dt.datetime:
-    """Where [since, until) stops being read from CountryHour: an hour is there for good only once all its
-    minutes are rolled up, so the hour holding the rollups' end (and anything later) is counted raw."""
+    """Where [since, until) stops being read from CountryHour, and raw reports take over.
+
+    An hour is in CountryHour for good only once all its minutes are rolled up, so the hour
+    holding the rollups' end (and anything later) is counted raw.
+    """
     return rolled_split(since, until, bucket_floor(rolled, HOUR) if rolled else None)
 
 

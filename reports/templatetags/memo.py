@@ -41,6 +41,14 @@ def do_memo(parser: Parser, token: Token) -> MemoNode:
     nodelist = parser.parse(("endmemo",))
     parser.delete_first_token()
     values = [parser.compile_filter(bit) for bit in token.split_contents()[1:]]
-    # The template and the tag's place in it tell two blocks with the same values apart.
-    place = f"{parser.origin.template_name if parser.origin else None}:{token.position}"
+    # Two blocks drawn from the same values are told apart by their template, their order in it
+    # (tokens carry no position unless templates are in debug mode) and what they contain.
+    order = getattr(parser, "memo_blocks", 0)
+    parser.memo_blocks = order + 1  # type: ignore[attr-defined]
+    place = memo_key("place", parser.origin.template_name if parser.origin else None, order, _written(nodelist))
     return MemoNode(nodelist, values, place)
+
+
+def _written(nodelist: NodeList) -> str:
+    """The block's text and tags as written (its top-level tokens)."""
+    return "".join(node.token.contents if node.token else type(node).__name__ for node in nodelist)
