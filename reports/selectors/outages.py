@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 from django.contrib.postgres.aggregates import StringAgg
 from django.db import connections
@@ -17,15 +16,15 @@ from django.db.models import (
     CharField,
     Count,
     Exists,
+    Func,
     OuterRef,
     Prefetch,
     Q,
     QuerySet,
     Subquery,
-    Value,
     prefetch_related_objects,
 )
-from django.db.models.functions import MD5, Cast, Concat, Lower
+from django.db.models.functions import MD5, Lower
 
 from catalog.models import IssueType, Service
 from reports.models import Outage, OutageEvent, OutageStatus
@@ -121,10 +120,9 @@ def service_outage_spans_digest(*, service: Service, since: dt.datetime, limit: 
     outages = _started_since_or_open(Outage.objects.filter(service=service), since)
     if connections[outages.db].vendor != "postgresql":
         return None
-    fields: list[Any] = []
-    for name in SPAN_FIELDS:
-        fields += [Cast(name, CharField()), Value("|")]
-    row = Concat(*fields, output_field=CharField())
+    # One row constructor, not a chain of concatenations: Django copies a nested expression at
+    # every level, which cost more than reading the rows. NULL shows as an empty field.
+    row = Func(*SPAN_FIELDS, template="(ROW(%(expressions)s))::text", output_field=CharField())
     totals = outages[:limit].aggregate(
         digest=MD5(StringAgg(row, delimiter=";")),
         unended=Count("pk", filter=Q(ended_at__isnull=True, resolved_at__isnull=True)),
