@@ -22,7 +22,9 @@ from outagehub.memo import memo_key, memoized
 
 register = template.Library()
 
-FRAGMENT_SECONDS = 300  # unused keys age out; a changed input is a new key, never a stale fragment
+# A changed input is a new key, never a stale fragment: this only bounds how long the old ones
+# linger. A service's chart changes every minute; two generations of it are enough to keep.
+FRAGMENT_SECONDS = 120
 FRAGMENT_VERSION = 1  # bump to forget fragments rendered by an older template tag
 
 
