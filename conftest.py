@@ -27,12 +27,33 @@ def _clean_cache():
 
     cache.clear()
     caches["memo"].clear()  # memoized reads (outagehub/memo.py): ids repeat from test to test
+    _intake_limits_clear()
     FLOOD_GATE.clear()  # refusals remembered by this process must not reach into the next test
     breaker.CACHE = breaker.Breaker("cache")  # a test that broke the cache must not leave it skipped
     yield
     breaker.CACHE = breaker.Breaker("cache")
     cache.clear()
     caches["memo"].clear()
+    _intake_limits_clear()
+
+
+def _intake_limits_clear() -> None:
+    """With write-behind intake, report rate limits live in the intake's Redis, not the cache."""
+    from django.conf import settings
+    from redis.exceptions import RedisError
+
+    from reports.intake import writebehind
+    from reports.intake.limits import INTAKE_KEY_PREFIX
+
+    if not settings.OUTAGEHUB_INTAKE_REDIS_URL:
+        return
+    try:
+        r = writebehind.client()
+        keys = list(r.scan_iter(f"{INTAKE_KEY_PREFIX}*", count=1000))
+        if keys:
+            r.delete(*keys)
+    except (RedisError, OSError):
+        pass  # a test that needs this Redis fails on its own
 
 
 @pytest.fixture

@@ -1,18 +1,22 @@
-"""Detection cost: one minute's detection tick for N services, run one after another as one worker would."""
+"""Detection cost: one minute's detection for N services, in the batches one worker runs them in."""
 
 from __future__ import annotations
 
 import datetime as dt
+import random
 import time
+from typing import Any
 
 from django.db import connection
 
 from catalog.models import DEFAULT_ISSUE_TYPES, IssueType, Service
 from outagehub.timebuckets import MINUTE, floor_minute
-from reports.detection.tick import SETTLE, detection_tick
+from reports.detection.detector import Detector, Params, Tracker
+from reports.detection.tick import SETTLE, detection_batches, detection_tick_many
 from reports.models import DetectorState, Report
 
 PREFIX = "det"
+HISTORY_DAYS = 3  # what the warm detectors have learned
 
 
 def services_ensure(count: int) -> list[int]:
@@ -46,29 +50,42 @@ def _reports_add(ids: list[int], minute: dt.datetime, per_service: int) -> None:
         )
 
 
-def detection_minute_seconds(*, services: int, at: dt.datetime | None = None) -> float:
-    """Seconds one process takes to run the detection tick of one new minute for `services` services.
+def warm_state(*, until: dt.datetime) -> dict[str, Any]:
+    """The saved state of a detector that has learned HISTORY_DAYS of quiet traffic up to `until` (pure, no database).
 
-    One detector is brought to the minute before by a real tick (untimed) and its learned state
-    given to every other, so each timed tick finds a warm detector and exactly one closed minute
-    to process, with a few reports in it.
+    Every time-of-day slot learned, so it is as large as a live service's and costs as much to load and save.
+    """
+    params = Params()
+    detector, tracker = Detector(1.0, params), Tracker(params)
+    rng = random.Random(1)
+    at = until - dt.timedelta(days=HISTORY_DAYS)
+    while at < until:
+        tracker.update(detector.update(at, rng.choice((0, 1, 1, 2, 3))), interval_minutes=1.0)
+        at += MINUTE
+    return {"detector": detector.to_state(), "tracker": tracker.to_state()}
+
+
+def detection_minute_seconds(*, services: int, at: dt.datetime | None = None) -> float:
+    """Seconds one worker takes to detect over one new minute for `services` services, as the Celery tasks do.
+
+    Every service gets a warm detector (warm_state) up to two minutes before; an untimed tick
+    processes the minute before, rolling it up as the previous tick would have live. The timed
+    tick then finds exactly one closed minute with a few reports in it for each service, and
+    runs in the batches the fan-out hands the workers (detection_batches, and detection_tick_many
+    for each: what detection_run_many runs), one after another in this process.
     """
     ids = services_ensure(services)
     minute = floor_minute(at or dt.datetime.now(dt.UTC)) - 10 * MINUTE
     for m in (minute - MINUTE, minute):
         _reports_add(ids, m, per_service=3)
-    DetectorState.objects.filter(service_id=ids[0]).update(last_minute=minute - 2 * MINUTE)
-    detection_tick(service_id=ids[0], now=minute + SETTLE)  # untimed: learn up to the minute before
-    template = DetectorState.objects.get(service_id=ids[0])
-    DetectorState.objects.filter(service_id__in=ids[1:]).delete()
+    state = warm_state(until=minute - MINUTE)
+    DetectorState.objects.filter(service_id__in=ids).delete()
     DetectorState.objects.bulk_create(
-        [
-            DetectorState(service_id=i, last_minute=template.last_minute, level=template.level, state=template.state)
-            for i in ids[1:]
-        ],
-        batch_size=1000,
+        [DetectorState(service_id=i, last_minute=minute - 2 * MINUTE, state=state) for i in ids], batch_size=1000
     )
+    for batch in detection_batches(ids):  # untimed: the tick before
+        detection_tick_many(service_ids=batch, now=minute + SETTLE)
     started = time.perf_counter()
-    for service_id in ids:
-        detection_tick(service_id=service_id, now=minute + MINUTE + SETTLE)
+    for batch in detection_batches(ids):
+        detection_tick_many(service_ids=batch, now=minute + MINUTE + SETTLE)
     return time.perf_counter() - started

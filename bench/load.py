@@ -46,10 +46,16 @@ def wrk(
     argv += ["-s", str(LUA), f"http://127.0.0.1:{port}{INTAKE_PATH.format(slug=slug)}"]
     argv += ["--", INTAKE_PATH.format(slug=slug), f"{delay:.3f}", str(tag)]
     out = subprocess.run(argv, capture_output=True, text=True, check=True, timeout=seconds + 60).stdout  # noqa: S603
-    done = re.search(r"(\d+) requests in ([\d.]+)(m?s)", out)
+    return parse_wrk(out)
+
+
+def parse_wrk(out: str) -> WrkResult:
+    """What wrk printed: requests, duration, non-2xx answers and socket errors."""
+    # wrk writes the duration with its own unit: "812.5ms", "20.01s", "10.00m" (a 10-minute soak).
+    done = re.search(r"(\d+) requests in ([\d.]+)(ms|s|m|h)\b", out)
     if done is None:
         raise RuntimeError(f"bench: cannot read wrk's output:\n{out}")
-    took = float(done.group(2)) / (1000 if done.group(3) == "ms" else 1)
+    took = float(done.group(2)) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[done.group(3)]
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     return WrkResult(

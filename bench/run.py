@@ -348,7 +348,14 @@ def print_table(figures: list[Figure]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="the under-five-minutes variant")
+    parser.add_argument(
+        "--only",
+        choices=["ingest", "memory", "scale", "soak", "reads", "detection"],
+        action="append",
+        help="measure only these (repeatable); default: everything",
+    )
     args = parser.parse_args()
+    only = set(args.only or ["ingest", "memory", "scale", "soak", "reads", "detection"])
     plan = Plan(quick=args.quick, **(QUICK if args.quick else FULL))  # type: ignore[arg-type]
     data = Path(tempfile.mkdtemp(prefix="outagehub-bench-"))
     env = environment(data)
@@ -373,13 +380,14 @@ def main() -> int:
         procs.celery_worker("worker")
         procs.celery_beat()
         print(f"bench: {time.monotonic() - started:4.0f}s ingest", flush=True)
-        max_rps = measure_ingest(plan, procs)
-        if not plan.soak_seconds:  # the full bench measures memory across its 10-minute soak
+        max_rps = measure_ingest(plan, procs)  # always: the soak's rate and the later steps' web process
+        if not plan.soak_seconds and "memory" in only:  # the full bench measures memory across its soak
             print(f"bench: {time.monotonic() - started:4.0f}s memory under sustained load", flush=True)
             measure_memory(plan, procs)
-        print(f"bench: {time.monotonic() - started:4.0f}s two web processes and two workers", flush=True)
-        measure_scale_out(plan, procs)
-        if plan.soak_seconds:
+        if "scale" in only:
+            print(f"bench: {time.monotonic() - started:4.0f}s two web processes and two workers", flush=True)
+            measure_scale_out(plan, procs)
+        if plan.soak_seconds and "soak" in only:
             from bench.soak import soak
 
             print(f"bench: {time.monotonic() - started:4.0f}s soak", flush=True)
@@ -389,11 +397,13 @@ def main() -> int:
         # Reads and detection measure this machine without background work competing.
         procs.stop("beat")
         procs.stop("worker")
-        print(f"bench: {time.monotonic() - started:4.0f}s reads as history grows", flush=True)
-        measure_reads(plan, procs)
+        if "reads" in only:
+            print(f"bench: {time.monotonic() - started:4.0f}s reads as history grows", flush=True)
+            measure_reads(plan, procs)
         procs.stop("web")
-        print(f"bench: {time.monotonic() - started:4.0f}s detection cost", flush=True)
-        measure_detection(plan)
+        if "detection" in only:
+            print(f"bench: {time.monotonic() - started:4.0f}s detection cost", flush=True)
+            measure_detection(plan)
     finally:
         procs.stop_all()
         redis.stop()

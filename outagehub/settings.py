@@ -128,6 +128,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: answers /healthz before the Host header is checked (see outagehub/health.py).
     "outagehub.health.HealthCheckMiddleware",
+    # GET and HEAD read from the replica when there is one (OUTAGEHUB_READ_REPLICA_URL; else not loaded).
+    "outagehub.dbrouter.ReadOnlyRequestMiddleware",
     # Counts and times the report endpoints' answers, whatever gave them (outagehub/metrics.py).
     "outagehub.metrics.IntakeMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -168,6 +170,8 @@ TEMPLATES = [
 
 # --- Database -------------------------------------------------------------
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
+# A streaming replica of DATABASE_URL: the reads of GET and HEAD requests go there (outagehub/dbrouter.py).
+READ_REPLICA_URL = os.environ.get("OUTAGEHUB_READ_REPLICA_URL", "")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
 else:
@@ -185,6 +189,11 @@ else:
             },
         }
     }
+if READ_REPLICA_URL:
+    if not DATABASE_URL:
+        raise ImproperlyConfigured("OUTAGEHUB_READ_REPLICA_URL needs DATABASE_URL (the primary)")
+    DATABASES["replica"] = dj_database_url.parse(READ_REPLICA_URL, conn_max_age=60, conn_health_checks=True)
+    DATABASE_ROUTERS = ["outagehub.dbrouter.ReadReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: cache and Celery broker ---------------------------------------

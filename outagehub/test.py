@@ -18,6 +18,11 @@ os.environ.setdefault("OUTAGEHUB_INTAKE_WRITE_BEHIND", "0")
 from outagehub.settings import *  # noqa: F403
 from outagehub.settings import CACHES, DATA_DIR, REDIS_CACHE_URL, REDIS_URL
 
+# On PostgreSQL, a "replica" alias that is the test database itself (a mirror), so the read-replica
+# router (outagehub/dbrouter.py) can be tested; the router is off unless a test turns it on.
+if DATABASES["default"]["ENGINE"].endswith("postgresql") and "replica" not in DATABASES:  # noqa: F405
+    DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  # noqa: F405
+
 ALLOWED_HOSTS = ["*"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only; tests have no real passwords
 SECURE_SSL_REDIRECT = False

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from catalog.models import Service
 from reports.detection.rollups import rollups_prune
-from reports.detection.tick import detection_tick
+from reports.detection.tick import detection_batches, detection_tick, detection_tick_many
 from reports.intake import writebehind
 from reports.intake.services import DATABASE_DOWN, ReportDraft, cooldowns_prune, report_ingest, reports_prune
 from reports.intake.throttles import rate_limits_prune
@@ -72,13 +72,22 @@ def reports_prune_cooldowns() -> int:
 
 @shared_task(ignore_result=True)
 def detection_tick_all() -> int:
-    """Fan out one detection tick per active service (each safe to run twice)."""
+    """Fan out the detection tick over the active services, a batch of them per task (each safe to run twice)."""
     ids = list(Service.objects.active().values_list("pk", flat=True))
-    for service_id in ids:
-        detection_run.delay(service_id)
+    for batch in detection_batches(ids):
+        detection_run_many.delay(batch)
     return len(ids)
 
 
+# Two fan-outs at once (two beats) send every batch twice: the second finds the services' detector
+# rows locked (skipped) or their minutes done. A batch's queries are shared by its services.
+@shared_task(ignore_result=True, acks_late=True)
+def detection_run_many(service_ids: list[int]) -> int:
+    """Detect over the services' closed minutes not yet processed; opens, updates and resolves outages."""
+    return detection_tick_many(service_ids=service_ids, now=timezone.now()).minutes
+
+
+# Kept for messages an older beat queued before a deploy.
 @shared_task(ignore_result=True, acks_late=True)
 def detection_run(service_id: int) -> int:
     """Detect over the service's closed minutes not yet processed; opens, updates and resolves outages."""

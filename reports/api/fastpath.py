@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -20,9 +21,11 @@ from django.http import HttpRequest, HttpResponse
 
 from catalog.models import Service
 from outagehub.metrics import report_counted
-from reports.intake.identity import client_ip
+from reports.intake import writebehind
+from reports.intake.identity import IPAddress, client_ip
+from reports.intake.limits import Limit, RateLimited
 from reports.intake.services import IntakeUnavailable, ReportDraft, report_submit
-from reports.intake.throttles import ReportRateThrottle, release_request
+from reports.intake.throttles import FLOOD_GATE, ReportRateThrottle, release_request, report_limits
 from reports.models import COMMENT_MAX_LENGTH, Channel, Report
 
 FIELDS = frozenset({"issue_type", "comment", "country"})
@@ -112,29 +115,65 @@ def report_post_fast(request: HttpRequest, slug: str) -> HttpResponse | None:
     fields = _fields(request)
     if fields is None:
         return None
-    if not ReportRateThrottle().allow_request(request, None):
-        return None  # over the limit: the long way answers the 429 (a refusal reserves nothing)
-    try:
-        result = _submit(request, slug, fields)
-    except (Service.DoesNotExist, ValidationError, IntakeUnavailable):
-        # Refused, nothing stored: give back the place the check reserved, and the long way
-        # (which checks the limit again) answers with its error body.
-        release_request(request)
-        return None
-    # Taken: the place the check reserved stays taken (only reports taken count against the limit).
+    ip = client_ip(request.META)
+    if writebehind.enabled():
+        result = _take_limited(request, slug, fields, ip)
+        if result is None:
+            return None
+    else:
+        if not ReportRateThrottle().allow_request(request, None):
+            return None  # over the limit: the long way answers the 429 (a refusal reserves nothing)
+        try:
+            result = _submit(request, slug, fields, ip)
+        except (Service.DoesNotExist, ValidationError, IntakeUnavailable):
+            # Refused, nothing stored: give back the place the check reserved, and the long way
+            # (which checks the limit again) answers with its error body.
+            release_request(request)
+            return None
+        # Taken: the place the check reserved stays taken (only reports taken count against the limit).
     if isinstance(result, ReportDraft):
         return _json(queued_body(slug, result), 202)
     report_counted(channel="api", counted=result.counted, reason=result.not_counted_reason)
     return _json(report_body(result), 201)
 
 
-def _submit(request: HttpRequest, slug: str, fields: dict[str, str]) -> Report | ReportDraft:
+def _take_limited(
+    request: HttpRequest, slug: str, fields: dict[str, str], ip: IPAddress | None
+) -> Report | ReportDraft | None:
+    """Write-behind: the rate limits are taken in the script that claims the cooldown and queues the report.
+
+    One Redis round trip for the whole decision, and the limits are only ever taken by a report
+    that is taken. None when the long way must answer: refused by a limit (just now, or moments
+    ago: the flood gate then answers it at once), or an error it names.
+    """
+    now = time.time()
+    limits = report_limits(ip)
+    if FLOOD_GATE.wait([limit.key for limit in limits], now) > 0:
+        return None
+    try:
+        return _submit(request, slug, fields, ip, limits=limits)
+    except RateLimited as exc:
+        FLOOD_GATE.block(exc.refusal.limit.key, now + exc.refusal.wait(now))
+        return None
+    except (Service.DoesNotExist, ValidationError, IntakeUnavailable):
+        return None
+
+
+def _submit(
+    request: HttpRequest,
+    slug: str,
+    fields: dict[str, str],
+    ip: IPAddress | None,
+    *,
+    limits: tuple[Limit, ...] = (),
+) -> Report | ReportDraft:
     return report_submit(
         slug=slug,
         issue_type_key=fields["issue_type"],
         comment=fields.get("comment", ""),
         country=fields.get("country", ""),
         channel=Channel.API,
-        client=client_ip(request.META),
+        client=ip,
         user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        limits=limits,
     )

@@ -11,7 +11,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
+
+from django.db.models import Q
 
 from catalog.models import Service
 from reports.models import EventKind, Outage, OutageEvent, OutageStatus
@@ -28,17 +31,25 @@ AFTERWARDS = dt.timedelta(hours=1)
 
 def official_apply(*, service: Service, now: dt.datetime) -> int:
     """Add the official page's news to the service's current outage; returns how many events were added."""
-    outage = (
-        Outage.objects.filter(service=service).filter(status=OutageStatus.OPEN).first()
-        or Outage.objects.filter(service=service, status=OutageStatus.RESOLVED, resolved_at__gte=now - AFTERWARDS)
-        .order_by("-resolved_at")
-        .first()
-    )
-    if outage is None:
-        return 0
-    added = official_updates_record(outage=outage, now=now)
-    if outage.status == OutageStatus.OPEN and silent_outage_record(outage=outage, now=now):
-        added += 1
+    return official_apply_many(service_ids=[service.pk], now=now)
+
+
+def official_apply_many(*, service_ids: Sequence[int], now: dt.datetime) -> int:
+    """official_apply for many services: one query finds their current outages, and only those read the pages.
+
+    A service's current outage is its open one, else the one that resolved latest within AFTERWARDS.
+    """
+    recent = Q(status=OutageStatus.OPEN) | Q(status=OutageStatus.RESOLVED, resolved_at__gte=now - AFTERWARDS)
+    current: dict[int, Outage] = {}
+    for outage in Outage.objects.filter(recent, service_id__in=service_ids).order_by("-resolved_at", "-pk"):
+        held = current.get(outage.service_id)
+        if held is None or (outage.status == OutageStatus.OPEN and held.status != OutageStatus.OPEN):
+            current[outage.service_id] = outage
+    added = 0
+    for _, outage in sorted(current.items()):
+        added += official_updates_record(outage=outage, now=now)
+        if outage.status == OutageStatus.OPEN and silent_outage_record(outage=outage, now=now):
+            added += 1
     return added
 
 

@@ -1,233 +1,289 @@
-"""Writes for detection: the per-service detection tick, outages and their timelines (rollups: rollups.py).
+"""Writes for detection: the detection tick, many services at once (rollups: rollups.py; outages: timeline.py).
 
-A tick locks the service's DetectorState row, then runs the pure detector
-(reports/detection/detector.py) over every closed minute since the last one it
-processed, in order, and turns the tracker's transitions into Outage rows
-and OutageEvents. The state, the rollups it read and the outage it wrote
-commit together, so a crashed tick leaves nothing half-done, a second
-worker finds the row locked (or the minutes done), and after a stop the
-missed minutes are caught up in order.
+A tick locks the services' DetectorState rows, then runs the pure detector
+(reports/detection/detector.py) over every closed minute each has not
+processed yet, in order, and turns the tracker's transitions into Outage rows
+and OutageEvents. The states, the rollups they read and the outages they wrote
+commit together, so a crashed tick leaves nothing half-done, a second worker
+finds the rows locked (and skips them) or the minutes done, and after a stop
+the missed minutes are caught up in order.
+
+Services are ticked together because the cost of one service's minute is
+almost all in its queries, not in the detector: services at the same minutes
+share each query (their reports, rollups, probes, official pages, open
+outages, their ServiceMinute and state writes), so a batch costs a fixed
+number of queries however many services it holds. `detection_tick` is the
+batch of one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import Min
 
 from catalog.models import IssueType, Service
-from outagehub.timebuckets import MINUTE, floor_hour, floor_minute
-from probes.kinds import ProbeState
-from probes.models import Probe, ProbeEvent
-from reports.detection.detector import (
-    OK,
-    OUTAGE,
-    Corroboration,
-    Detector,
-    Params,
-    Step,
-    Tracker,
-    Transition,
-)
+from outagehub.timebuckets import MINUTE, floor_minute
+from reports.detection.detector import Corroboration, Detector, Params, Step, Tracker
 from reports.detection.detector import shown_level as detector_shown_level
-from reports.detection.official import official_apply
-from reports.detection.rollups import BOOTSTRAP_DAYS, LATE_MINUTES, rollups_refresh
-from reports.models import (
-    CountryHour,
-    DetectorState,
-    EventKind,
-    Level,
-    Outage,
-    OutageEvent,
-    OutageStatus,
-    Report,
-    ReportMinute,
-    ServiceMinute,
-    WebhookEvent,
-    outage_confidence,
-)
-from reports.outages.webhooks import webhooks_dispatch
-from statuspages.selectors import official_levels
-
-logger = logging.getLogger(__name__)
+from reports.detection.evidence import OFFICIAL_FRESH, ProbeTimeline, official_levels_now, probe_timelines
+from reports.detection.official import official_apply_many
+from reports.detection.rollups import BOOTSTRAP_DAYS, LATE_MINUTES, RollupCounts, rollups_refresh_many
+from reports.detection.timeline import outage_countries, outage_minute_apply
+from reports.models import DetectorState, Level, Outage, OutageStatus, Report, ServiceMinute
 
 # Reports are written as they come, but the simulator (and a slow web
 # process) may write a minute's last reports a little after it closes.
 SETTLE = dt.timedelta(seconds=20)
-CHUNK_MINUTES = 720  # minutes per transaction when catching up
+CHUNK_MINUTES = 720  # minutes of one service per transaction when catching up
 # Webhooks announce what is happening: minutes replayed from further back (a
 # new detector learning history, a long catch-up) update the record silently.
 ANNOUNCE_WINDOW = dt.timedelta(hours=1)
-
-
-# --- rollups -------------------------------------------------------------------
-
-
-# --- probes as evidence ----------------------------------------------------------
-
-
-class ProbeTimeline:
-    """Whether any of a service's probes was down (by quorum) at a given minute, and its changes."""
-
-    def __init__(self, service: Service, start: dt.datetime, end: dt.datetime) -> None:
-        probes = list(Probe.objects.filter(service=service, enabled=True).values_list("id", "name"))
-        self.names = dict(probes)
-        ids = list(self.names)
-        self.state: dict[int, str] = {}
-        for probe_id in ids:
-            before = (
-                ProbeEvent.objects.filter(probe_id=probe_id, region="", at__lt=start).order_by("-at", "-id").first()
-            )
-            self.state[probe_id] = before.to_state if before else ProbeState.UNKNOWN
-        self.events = list(
-            ProbeEvent.objects.filter(probe_id__in=ids, region="", at__gte=start, at__lt=end).order_by("at", "id")
-        )
-        self._next = 0
-
-    def advance(self, until: dt.datetime) -> list[ProbeEvent]:
-        """Apply the probe changes before `until`; return them."""
-        changed = []
-        while self._next < len(self.events) and self.events[self._next].at < until:
-            event = self.events[self._next]
-            self.state[event.probe_id] = event.to_state
-            changed.append(event)
-            self._next += 1
-        return changed
-
-    @property
-    def down(self) -> bool:
-        return any(s == ProbeState.DOWN for s in self.state.values())
-
-
-# --- official status pages as evidence -------------------------------------------
-
-# An official level is what the page says now: it speaks only for the last minutes of
-# a tick, never for minutes replayed from further back.
-OFFICIAL_FRESH = dt.timedelta(minutes=5)
-
-
-def official_level(service_id: int, *, now: dt.datetime) -> str | None:
-    """The service's official status-page level now; None without a page or when its reading is stale."""
-    state = official_levels([service_id], now=now).get(service_id)
-    if state is None or state.stale:
-        return None
-    return str(state.level)
-
-
-# --- the tick -------------------------------------------------------------------
+# Services per Celery task (detection_batches): enough that a batch's fixed queries cost little
+# per service, few enough that the batches of many services spread over the workers.
+BATCH_SERVICES = 250
+# Service-minutes per transaction: one minute each for a whole batch in steady state; a catch-up
+# after a long stop is cut into several transactions, so none holds hours of rows in memory.
+BATCH_MINUTES = 20_000
 
 
 @dataclass
 class TickResult:
-    minutes: int
-    opened: int
+    minutes: int  # service-minutes processed
+    opened: int  # outages opened
 
 
 def detection_tick(*, service_id: int, now: dt.datetime, params: Params | None = None) -> TickResult:
     """Process every closed minute of one service not yet processed; returns what it did."""
+    return detection_tick_many(service_ids=[service_id], now=now, params=params)
+
+
+def detection_batches(service_ids: Sequence[int], size: int | None = None) -> list[list[int]]:
+    """`service_ids` in batches of `size` (BATCH_SERVICES), as the Celery fan-out hands them to workers."""
+    size = size or BATCH_SERVICES
+    ids = sorted(service_ids)
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+def detection_tick_many(*, service_ids: Sequence[int], now: dt.datetime, params: Params | None = None) -> TickResult:
+    """Process every closed minute not yet processed of each active service given; returns the totals.
+
+    Minutes close SETTLE after their end. A service whose detector row another worker holds
+    is skipped: that worker is processing it. Each service's minutes are processed in order,
+    at most CHUNK_MINUTES of them per transaction, until it has caught up.
+    """
     params = params or Params()
     upto = floor_minute(now - SETTLE)  # minutes strictly before this are closed
     total = TickResult(0, 0)
-    while True:
-        done = _tick_chunk(service_id=service_id, upto=upto, params=params)
-        if done is None:
-            return total
-        total.minutes += done.minutes
-        total.opened += done.opened
-        if done.minutes < CHUNK_MINUTES:
-            return total
+    pending = _states_ensure(sorted(set(service_ids)), upto)
+    while pending:
+        more = []
+        for part in _parts(pending, upto):
+            done, opened = _tick_part(part, upto, params)
+            total.minutes += sum(done.values())
+            total.opened += opened
+            more += [service_id for service_id, minutes in done.items() if minutes == CHUNK_MINUTES]
+        pending = sorted(more)  # a whole chunk done: there may be more to catch up
+    return total
 
 
-def _start_minute(service: Service, upto: dt.datetime) -> dt.datetime:
-    """Where a new detector starts: the oldest recent report, so it learns the existing history."""
-    first = (
-        Report.objects.filter(service=service, created_at__gte=upto - dt.timedelta(days=BOOTSTRAP_DAYS))
-        .order_by("created_at")
-        .values_list("created_at", flat=True)
-        .first()
+def _states_ensure(service_ids: list[int], upto: dt.datetime) -> list[int]:
+    """The active services among `service_ids` (sorted), each with its detector row, created if new."""
+    active = list(Service.objects.filter(pk__in=service_ids, active=True).order_by("pk").values_list("pk", flat=True))
+    have = set(DetectorState.objects.filter(service_id__in=active).values_list("service_id", flat=True))
+    if new := [service_id for service_id in active if service_id not in have]:
+        starts = _start_minutes(new, upto)
+        # Committed before the tick's own transaction: a row only says where a detector starts. Two
+        # workers creating one at once: the first one's start stands (sorted ids: no deadlock).
+        DetectorState.objects.bulk_create(
+            [DetectorState(service_id=service_id, last_minute=starts[service_id]) for service_id in new],
+            ignore_conflicts=True,
+        )
+    return active
+
+
+def _start_minutes(service_ids: list[int], upto: dt.datetime) -> dict[int, dt.datetime]:
+    """Where each new detector starts: its oldest recent report, so it learns the existing history."""
+    recent = Report.objects.filter(service_id__in=service_ids, created_at__gte=upto - dt.timedelta(days=BOOTSTRAP_DAYS))
+    oldest = dict(
+        recent.order_by().values("service_id").annotate(first=Min("created_at")).values_list("service_id", "first")
     )
-    return floor_minute(first) - MINUTE if first else upto - 2 * MINUTE
+    return {
+        service_id: floor_minute(oldest[service_id]) - MINUTE if service_id in oldest else upto - 2 * MINUTE
+        for service_id in service_ids
+    }
 
 
-def _tick_chunk(*, service_id: int, upto: dt.datetime, params: Params) -> TickResult | None:
-    with transaction.atomic():
-        service = Service.objects.filter(pk=service_id, active=True).first()
-        if service is None:
-            return None
-        # Only a new detector looks for where to start: that scan of recent reports is not free.
-        if not DetectorState.objects.filter(service=service).exists():
-            DetectorState.objects.get_or_create(service=service, defaults={"last_minute": _start_minute(service, upto)})
-        # The lock that makes ticks safe on many workers: a second one skips.
-        state = DetectorState.objects.select_for_update(skip_locked=True).filter(service=service).first()
-        if state is None:
-            return None
-        first = state.last_minute + MINUTE if state.last_minute else upto - MINUTE
-        last = min(upto - MINUTE, first + (CHUNK_MINUTES - 1) * MINUTE)
+def _window(last_minute: dt.datetime | None, upto: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """The first and last minute a tick processes after `last_minute` (first > last: none)."""
+    first = last_minute + MINUTE if last_minute else upto - MINUTE
+    return first, min(upto - MINUTE, first + (CHUNK_MINUTES - 1) * MINUTE)
+
+
+def _parts(service_ids: list[int], upto: dt.datetime) -> list[list[int]]:
+    """The services with minutes to process, cut into parts of at most BATCH_MINUTES minutes: a transaction each.
+
+    Read without locks: a service done already is left out before any lock or query is spent on it
+    (a row only moves forward, so done stays done); the others are locked, and read again, by the part.
+    """
+    behind = DetectorState.objects.filter(service_id__in=service_ids).order_by("service_id")
+    parts: list[list[int]] = [[]]
+    minutes = 0
+    for service_id, last_minute in behind.values_list("service_id", "last_minute"):
+        first, last = _window(last_minute, upto)
         if first > last:
-            return TickResult(0, 0)
-        # rollups_refresh moves CountryHour by differences, so it must not run twice at
-        # once for a service: this lock is what guarantees that.
-        rollups_refresh(service=service, since=min(first, upto - LATE_MINUTES * MINUTE), until=last + MINUTE)
-        result = _process(service, state, first, last, params, announce_since=upto - ANNOUNCE_WINDOW)
-        official_apply(service=service, now=upto)  # the official page's news on the outage (official.py)
+            continue
+        n = (last - first) // MINUTE + 1
+        if parts[-1] and minutes + n > BATCH_MINUTES:
+            parts.append([])
+            minutes = 0
+        parts[-1].append(service_id)
+        minutes += n
+    return [part for part in parts if part]
+
+
+def _tick_part(service_ids: list[int], upto: dt.datetime, params: Params) -> tuple[dict[int, int], int]:
+    """One transaction: lock the services' rows, process a chunk of each; minutes done by service, outages opened."""
+    done: dict[int, int] = {}
+    opened = 0
+    with transaction.atomic():
+        # The lock that makes ticks safe on many workers: a row another worker holds is skipped,
+        # never waited for, so two workers never process a service's minutes twice.
+        locked = DetectorState.objects.select_for_update(skip_locked=True).filter(service_id__in=service_ids)
+        groups: dict[tuple[dt.datetime, dt.datetime], list[DetectorState]] = defaultdict(list)
+        for state in locked.order_by("service_id"):
+            first, last = _window(state.last_minute, upto)
+            if first <= last:
+                groups[first, last].append(state)
+        for (first, last), states in groups.items():
+            opened += _tick_group(states, first, last, upto, params)
+            done.update((state.service_id, (last - first) // MINUTE + 1) for state in states)
+        # An upsert of rows that exist (and that this transaction holds) is an UPDATE of all of them in
+        # one statement of linear size; bulk_update's CASE per row is quadratic in the rows.
+        DetectorState.objects.bulk_create(
+            [state for states in groups.values() for state in states],
+            update_conflicts=True,
+            unique_fields=["service"],
+            update_fields=["last_minute", "level", "level_since", "state"],
+            batch_size=500,
+        )
+    return done, opened
+
+
+def _tick_group(
+    states: list[DetectorState], first: dt.datetime, last: dt.datetime, upto: dt.datetime, params: Params
+) -> int:
+    """Process minutes [first, last] of services locked in this transaction; returns how many outages opened."""
+    ids = [state.service_id for state in states]
+    # rollups_refresh moves CountryHour by differences, so it must not run twice at once for a
+    # service: the row locks are what guarantee that. Its fresh counts are the minutes' counts.
+    fresh = rollups_refresh_many(service_ids=ids, since=min(first, upto - LATE_MINUTES * MINUTE), until=last + MINUTE)
+    types = {
+        pk: (service_id, key)
+        for pk, service_id, key in IssueType.objects.filter(service_id__in=ids).values_list("pk", "service_id", "key")
+    }
+    probes = probe_timelines(ids, first, last + MINUTE)
+    outages = {o.service_id: o for o in Outage.objects.filter(service_id__in=ids, status=OutageStatus.OPEN)}
+    official = official_levels_now(ids, now=last + MINUTE)
+    minutes: list[ServiceMinute] = []
+    opened = 0
+    for state in states:
+        sid = state.service_id
+        opened += _process(
+            state,
+            first,
+            last,
+            params,
+            counts=_per_minute(fresh[sid], sid, types, first, last),
+            probes=probes[sid],
+            outage=outages.get(sid),
+            official=official[sid],
+            announce_since=upto - ANNOUNCE_WINDOW,
+            minutes=minutes,
+        )
         state.last_minute = last
-        state.save()
-        return result
+    # Every minute of [first, last] gets its row: an upsert is the delete-and-insert a re-run needs.
+    ServiceMinute.objects.bulk_create(
+        minutes,
+        update_conflicts=True,
+        unique_fields=["service", "minute"],
+        update_fields=["count", "expected", "dispersion", "level"],
+        batch_size=5000,
+    )
+    official_apply_many(service_ids=ids, now=upto)  # the official page's news on the outages (official.py)
+    return opened
+
+
+def _per_minute(
+    fresh: RollupCounts,
+    service_id: int,
+    types: dict[int, tuple[int, str]],
+    first: dt.datetime,
+    last: dt.datetime,
+) -> dict[dt.datetime, dict[str, int]]:
+    """A service's counted reports of minutes [first, last] by minute and issue-type key ("?": not its type)."""
+    per_minute: dict[dt.datetime, dict[str, int]] = defaultdict(dict)
+    for (minute, type_id), count in fresh.items():
+        if first <= minute <= last:
+            owner, key = types.get(type_id, (None, "?"))
+            per_minute[minute][key if owner == service_id else "?"] = count
+    return per_minute
 
 
 def _process(
-    service: Service,
     state: DetectorState,
     first: dt.datetime,
     last: dt.datetime,
     params: Params,
     *,
+    counts: dict[dt.datetime, dict[str, int]],
+    probes: ProbeTimeline,
+    outage: Outage | None,
+    official: str | None,
     announce_since: dt.datetime,
-) -> TickResult:
+    minutes: list[ServiceMinute],
+) -> int:
+    """Run one service's detector over minutes [first, last]; appends their ServiceMinute rows, returns outages opened.
+
+    `official`: the official page's level now (None: no fresh reading); it speaks for the last minutes only.
+    """
     saved = state.state or {}
     detector = Detector.from_state(saved["detector"], params) if "detector" in saved else Detector(1.0, params)
     tracker = Tracker.from_state(saved["tracker"], params) if "tracker" in saved else Tracker(params)
-    types = {it.pk: it.key for it in IssueType.objects.filter(service=service)}
-    per_minute: dict[dt.datetime, dict[str, int]] = defaultdict(dict)
-    for minute, type_id, count in ReportMinute.objects.filter(
-        service=service, minute__gte=first, minute__lte=last
-    ).values_list("minute", "issue_type_id", "count"):
-        per_minute[minute][types.get(type_id, "?")] = count
-    probes = ProbeTimeline(service, first, last + MINUTE)
-    outage = Outage.objects.filter(service=service, status=OutageStatus.OPEN).first()
     if outage is None and tracker.open:
         tracker.open = False  # the outage was closed by hand: start afresh
-    official = official_level(service.pk, now=last + MINUTE)
     official_since = last + MINUTE - OFFICIAL_FRESH
+    service_id = state.service_id
     opened = 0
-    minutes = []
     at = first
     while at <= last:
-        counts = per_minute.get(at, {})
-        step = detector.update(at, sum(counts.values()))
+        minute_counts = counts.get(at, {})
+        step = detector.update(at, sum(minute_counts.values()))
         changes = probes.advance(at + MINUTE)
         evidence = Corroboration(probe_down=probes.down, official_level=official if at >= official_since else None)
         transitions = tracker.update(step, corroboration=evidence, interval_minutes=1.0)
-        outage, new = _apply(
-            service,
-            outage,
-            step,
-            counts,
-            transitions,
-            changes,
-            probes,
-            tracker,
-            official_down=evidence.official_down,
-            announce=at >= announce_since,
-        )
-        opened += new
+        if outage is not None or transitions:
+            outage, new = outage_minute_apply(
+                service_id,
+                outage,
+                step,
+                minute_counts,
+                transitions,
+                changes,
+                probes,
+                tracker,
+                official_down=evidence.official_down,
+                announce=at >= announce_since,
+            )
+            opened += new
         level = shown_level(step, tracker)
         minutes.append(
             ServiceMinute(
-                service=service,
+                service_id=service_id,
                 minute=at,
                 count=step.count,
                 expected=step.expected,
@@ -246,155 +302,10 @@ def _process(
         # an open outage's countries current without a query per minute of a long catch-up.
         outage.countries = outage_countries(outage)
         outage.save(update_fields=["countries"])
-    ServiceMinute.objects.filter(service=service, minute__gte=first, minute__lte=last).delete()
-    ServiceMinute.objects.bulk_create(minutes)
     state.state = {"detector": detector.to_state(), "tracker": tracker.to_state()}
-    return TickResult(len(minutes), opened)
+    return opened
 
 
 def shown_level(step: Step, tracker: Tracker) -> str:
     """The status people see (detector.shown_level) as a Level."""
     return Level(detector_shown_level(step, tracker))
-
-
-def _event(outage: Outage, kind: EventKind, at: dt.datetime, data: dict) -> OutageEvent:
-    return OutageEvent.objects.create(outage=outage, kind=kind, at=at, data=data)
-
-
-def _apply(
-    service: Service,
-    outage: Outage | None,
-    step: Step,
-    counts: dict[str, int],
-    transitions: list[Transition],
-    probe_changes: list[ProbeEvent],
-    probes: ProbeTimeline,
-    tracker: Tracker,
-    *,
-    official_down: bool = False,
-    announce: bool = True,
-) -> tuple[Outage | None, int]:
-    """Write one minute's outage changes; returns the open outage (if any) and 1 if one opened."""
-    opened = 0
-    # Webhook events of this minute, sent once the outage row holds the whole minute.
-    events: list[tuple[Outage, str]] = []
-    for t in transitions:
-        if t.kind == "opened" and outage is not None:
-            # The tracker lost its state (a reset) while an outage stayed open: carry on with it.
-            logger.warning("service %s: tracker reopened an outage that was still open", service.pk)
-        elif t.kind == "opened":
-            # "by" is what opened it (detector.Corroboration.source): reports, probes or official.
-            by_reports, by_official = t.data["by"] == "reports", t.data["by"] == "official"
-            outage = Outage.objects.create(
-                service=service,
-                confidence=outage_confidence(reports=by_reports, probes=probes.down, official=by_official),
-                level=t.data["level"] if t.data["level"] != OK else Level.OUTAGE,
-                # Where the crowd's held surge began; the alert (t.at) confirms it later.
-                started_at=dt.datetime.fromisoformat(t.data["started_at"]) if "started_at" in t.data else t.at,
-                reports_confirmed=by_reports,
-                probes_confirmed=probes.down,
-                official_confirmed=by_official,
-            )
-            if "rising_since" in t.data:
-                _event(outage, EventKind.REPORTS_RISING, dt.datetime.fromisoformat(t.data["rising_since"]), {})
-            _event(outage, EventKind.OPENED, t.at, t.data)
-            events.append((outage, WebhookEvent.OUTAGE_OPENED))
-            opened = 1
-        elif t.kind == "reopened":
-            outage = (
-                Outage.objects.filter(service=service, status=OutageStatus.RESOLVED).order_by("-resolved_at").first()
-            )
-            if outage is None:
-                continue
-            outage.status, outage.resolved_at, outage.ended_at = OutageStatus.OPEN, None, None
-            _event(outage, EventKind.REOPENED, t.at, t.data)
-            events.append((outage, WebhookEvent.OUTAGE_UPDATED))
-        elif outage is None:
-            continue
-        elif t.kind == "level_changed":
-            outage.level = t.data["to"]
-            _event(outage, EventKind.LEVEL_CHANGED, t.at, t.data)
-            events.append((outage, WebhookEvent.OUTAGE_UPDATED))
-        elif t.kind == "peak":
-            outage.peak_at, outage.peak_count, outage.peak_expected = t.at, t.data["count"], t.data["expected"]
-            OutageEvent.objects.update_or_create(
-                outage=outage, kind=EventKind.PEAK, defaults={"at": t.at, "data": t.data}
-            )
-        elif t.kind == "resolved":
-            outage.status, outage.resolved_at = OutageStatus.RESOLVED, t.at + MINUTE
-            outage.ended_at = dt.datetime.fromisoformat(t.data["back_to_normal_at"])
-            _event(outage, EventKind.RESOLVED, t.at + MINUTE, t.data)
-            events.append((outage, WebhookEvent.OUTAGE_RESOLVED))
-    if outage is None:
-        return None, opened
-    for change in probe_changes:
-        kind = EventKind.PROBE_DOWN if change.to_state == ProbeState.DOWN else EventKind.PROBE_UP
-        if change.to_state in (ProbeState.DOWN, ProbeState.UP):
-            _event(
-                outage,
-                kind,
-                change.at,
-                {"probe": change.probe_id, "name": probes.names.get(change.probe_id), "evidence": change.evidence},
-            )
-    if outage.status == OutageStatus.OPEN:
-        _accumulate(outage, step, counts, probes, tracker, official_down=official_down)
-    if transitions or probe_changes:
-        outage.countries = outage_countries(outage)
-    outage.save()
-    if announce:
-        _dispatch(events)
-    return (outage if outage.status == OutageStatus.OPEN else None), opened
-
-
-def _dispatch(events: list[tuple[Outage, str]]) -> None:
-    """Announce the minute's outage events; an update in the minute an outage opened is part of its opening."""
-    unique = list(dict.fromkeys(events))
-    for i, (outage, event) in enumerate(unique):
-        if event == WebhookEvent.OUTAGE_UPDATED and (outage, WebhookEvent.OUTAGE_OPENED) in unique[:i]:
-            continue
-        webhooks_dispatch(outage=outage, event=event)
-
-
-def _accumulate(
-    outage: Outage,
-    step: Step,
-    counts: dict[str, int],
-    probes: ProbeTimeline,
-    tracker: Tracker,
-    *,
-    official_down: bool = False,
-) -> None:
-    """Fold one minute into the open outage: issue-type mix, evidence, confidence.
-
-    `official_down`: the official page, fresh for this minute, said degraded or worse.
-    """
-    before = _top(outage.issue_types)
-    mix = dict(outage.issue_types)
-    for key, n in counts.items():
-        mix[key] = mix.get(key, 0) + n
-    outage.issue_types = mix
-    after = _top(mix)
-    if before and after != before:
-        _event(outage, EventKind.ISSUE_MIX_CHANGED, step.at, {"from": before, "to": after, "counts": mix})
-    outage.reports_confirmed = outage.reports_confirmed or step.level == OUTAGE
-    outage.probes_confirmed = outage.probes_confirmed or probes.down
-    outage.official_confirmed = outage.official_confirmed or official_down
-    outage.confidence = outage_confidence(
-        reports=outage.reports_confirmed, probes=outage.probes_confirmed, official=outage.official_confirmed
-    )
-
-
-def _top(mix: dict[str, int]) -> str | None:
-    return max(mix, key=lambda k: (mix[k], k)) if mix and max(mix.values()) > 0 else None
-
-
-def outage_countries(outage: Outage) -> dict[str, int]:
-    """Counted reports by country over the hours the outage spans (from the hourly rollups)."""
-    end = outage.resolved_at or outage.started_at + dt.timedelta(days=1)
-    rows = CountryHour.objects.filter(
-        service=outage.service, hour__gte=floor_hour(outage.started_at), hour__lt=end
-    ).values_list("country", "count")
-    totals: dict[str, int] = defaultdict(int)
-    for country, count in rows:
-        totals[country or "??"] += count
-    return dict(sorted(totals.items(), key=lambda kv: -kv[1]))

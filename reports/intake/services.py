@@ -20,6 +20,7 @@ from catalog.models import IssueType, Service
 from catalog.selectors import issue_type_keys, service_get
 from reports.intake import geo, writebehind
 from reports.intake.identity import IPAddress, address_slot_hashes, network_slot_hashes, reporter_hashes
+from reports.intake.limits import Limit
 from reports.intake.moderation import comment_state_for
 from reports.models import COMMENT_MAX_LENGTH, Channel, CommentState, NotCountedReason, Report, ReporterCooldown
 
@@ -330,6 +331,7 @@ def report_take(
     comment: str = "",
     country: str = "",
     now: dt.datetime | None = None,
+    limits: tuple[Limit, ...] = (),
 ) -> Report:
     """Decide whether a report counts and queue it durably in Redis for PostgreSQL (writebehind.py).
 
@@ -337,6 +339,9 @@ def report_take(
     writes it within seconds). Raises Service.DoesNotExist and ValidationError as report_submit
     does. Where Redis cannot take it, stores it synchronously under the same id instead, so a
     report whose append did reach Redis before the error is still stored once.
+
+    `limits`: rate limits checked and taken in the same Redis step (RateLimited when one is full:
+    nothing taken); with Redis down they are not checked, as the limiter fails open.
     """
     entry = _catalog_get(slug)
     if entry is None:
@@ -374,6 +379,7 @@ def report_take(
             reporter_hashes=draft.reporter_hashes,
             address_slots=draft.address_slots,
             network_slots=draft.network_slots,
+            limits=limits,
         )
     except (RedisError, OSError) as exc:
         logger.warning("intake stream unavailable (%s): storing a report synchronously", type(exc).__name__)
@@ -432,6 +438,7 @@ def report_submit(
     comment: str = "",
     country: str = "",
     now: dt.datetime | None = None,
+    limits: tuple[Limit, ...] = (),
 ) -> Report | ReportDraft:
     """File a report for the service `slug`, from the web form or the API alike.
 
@@ -439,6 +446,9 @@ def report_submit(
     the ReportDraft that now waits in the broker for `reports_ingest`, so no report is lost.
     Raises Service.DoesNotExist for no active service `slug`, ValidationError naming the field
     for a bad one, and IntakeUnavailable when the broker cannot take the draft either.
+
+    `limits` are report_take's, for the write-behind path only (RateLimited when one is full);
+    elsewhere the caller checks its limits with a throttle first.
     """
     fields: dict[str, Any] = {
         "issue_type_key": issue_type_key,
@@ -451,7 +461,7 @@ def report_submit(
     }
     try:
         if writebehind.enabled():
-            return report_take(slug=slug, **fields)
+            return report_take(slug=slug, limits=limits, **fields)
         service = service_get(slug=slug)
         if service is None:
             raise Service.DoesNotExist(f"No service with slug {slug!r}.")

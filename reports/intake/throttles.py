@@ -37,47 +37,17 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
 from outagehub import breaker
-from reports.intake.identity import address_key, client_ip, network_key
+from reports.intake import writebehind
+from reports.intake.identity import IPAddress, address_key, client_ip, network_key
+from reports.intake.limits import INTAKE_KEY_PREFIX, RESERVE_LUA, Limit, Refusal, limit_args, parse_rate
 from reports.models import ApiKey, RateLimitLog
+
+__all__ = ["Limit", "Refusal", "parse_rate"]  # their home is limits.py; importable from here as before
 
 logger = logging.getLogger(__name__)
 
-_PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 # Where a request's reservations wait to be released (on the HttpRequest, so DRF's and Django's agree).
 _RESERVATION_ATTR = "_outagehub_reservations"
-
-
-def parse_rate(rate: str) -> tuple[int, int]:
-    """`"10/min"` -> (10, 60): requests per period in seconds (settings validate the format at start)."""
-    count, period = rate.split("/")
-    return int(count), _PERIODS[period.strip()[0]]
-
-
-@dataclass(frozen=True)
-class Limit:
-    """At most `count` hits of `key` (a keyed hash, never an address) in any `period` seconds."""
-
-    key: str
-    count: int
-    period: int
-
-    @classmethod
-    def from_rate(cls, key: str, rate: str) -> Limit:
-        count, period = parse_rate(rate)
-        return cls(key=key, count=count, period=period)
-
-
-@dataclass(frozen=True)
-class Refusal:
-    """The limit that is full, and when its oldest hit within the period leaves it (a Unix time)."""
-
-    limit: Limit
-    oldest: float
-
-    def wait(self, now: float) -> float:
-        """Seconds until one more hit fits, if no one else hits meanwhile (at most the period)."""
-        # Clamped: a concurrent request that took its time a moment after `now` may be the oldest.
-        return min(float(self.limit.period), max(0.0, self.oldest + self.limit.period - now))
 
 
 @dataclass(frozen=True)
@@ -87,43 +57,31 @@ class Reservation:
     limits: tuple[Limit, ...]
     at: float
     member: str
+    intake: bool = False  # held in the write-behind intake's Redis (see reserve)
 
 
-# KEYS: one sorted set per limit (hit id -> time). ARGV: now, the hit's id, then count and period
-# (seconds) per limit. All or nothing: if any limit is full nothing is written, and which one
-# comes back with the time of its oldest hit.
-_RESERVE_LUA = """
-local now = tonumber(ARGV[1])
-for i = 1, #KEYS do
-  local period = tonumber(ARGV[2 + 2 * i])
-  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', now - period)
-  if redis.call('ZCARD', KEYS[i]) >= tonumber(ARGV[1 + 2 * i]) then
-    local oldest = redis.call('ZRANGE', KEYS[i], 0, 0, 'WITHSCORES')
-    return {i, oldest[2]}
-  end
-end
-for i = 1, #KEYS do
-  redis.call('ZADD', KEYS[i], now, ARGV[2])
-  redis.call('PEXPIRE', KEYS[i], math.ceil(tonumber(ARGV[2 + 2 * i]) * 1000))
-end
-return {0, '0'}
+# KEYS: one sorted set per limit. ARGV: now, the hit's id, then count and period (seconds) per limit.
+_RESERVE_LUA = (
+    RESERVE_LUA
+    + """
+local index, oldest = reserve(1, #KEYS, tonumber(ARGV[1]), ARGV[2], 3)
+return {index, oldest}
 """
+)
 
 
 class _RedisLimiter:
-    def __init__(self, cache: RedisCache) -> None:
-        self.cache = cache
-        self.client = cache._cache.get_client(write=True)
+    def __init__(self, client: Any, prefix: str) -> None:
+        self.client, self.prefix = client, prefix
 
     def _key(self, limit: Limit) -> str:
-        return self.cache.make_key(f"rl:{limit.key}")
+        return f"{self.prefix}{limit.key}"
 
     def reserve(self, limits: tuple[Limit, ...], now: float, member: str) -> Refusal | None:
-        args: list[str] = [repr(now), member]
-        for limit in limits:
-            args += [str(limit.count), str(limit.period)]
-        script = self.client.register_script(_RESERVE_LUA)
-        index, oldest = script(keys=[self._key(limit) for limit in limits], args=args)
+        script = _script(self.client)
+        index, oldest = script(
+            keys=[self._key(limit) for limit in limits], args=[repr(now), member, *limit_args(limits)]
+        )
         return None if index == 0 else Refusal(limits[index - 1], float(oldest))
 
     def release(self, reservation: Reservation) -> None:
@@ -131,6 +89,17 @@ class _RedisLimiter:
             for limit in reservation.limits:
                 pipe.zrem(self._key(limit), reservation.member)
             pipe.execute()
+
+
+_scripts: dict[int, Any] = {}
+
+
+def _script(client: Any) -> Any:
+    """The reserve script bound to `client`, built once per client (building one hashes the source)."""
+    script = _scripts.get(id(client))
+    if script is None or script.registered_client is not client:
+        script = _scripts[id(client)] = client.register_script(_RESERVE_LUA)
+    return script
 
 
 class _DatabaseLimiter:
@@ -169,9 +138,13 @@ class _DatabaseLimiter:
                     log.save(update_fields=["hits"])
 
 
-def _limiter() -> _RedisLimiter | _DatabaseLimiter:
+def _limiter(*, intake: bool = False) -> _RedisLimiter | _DatabaseLimiter:
+    if intake:
+        return _RedisLimiter(writebehind.client(), INTAKE_KEY_PREFIX)
     cache = caches["default"]
-    return _RedisLimiter(cache) if isinstance(cache, RedisCache) else _DatabaseLimiter()
+    if isinstance(cache, RedisCache):
+        return _RedisLimiter(cache._cache.get_client(write=True), cache.make_key("rl:"))
+    return _DatabaseLimiter()
 
 
 # What makes the limiter unavailable: then the limit fails open (refusing everyone because of an
@@ -179,22 +152,25 @@ def _limiter() -> _RedisLimiter | _DatabaseLimiter:
 _LIMITER_DOWN = (RedisError, OSError, InterfaceError, OperationalError)
 
 
-def reserve(limits: tuple[Limit, ...], now: float) -> tuple[Reservation | None, Refusal | None]:
+def reserve(
+    limits: tuple[Limit, ...], now: float, *, intake: bool = False
+) -> tuple[Reservation | None, Refusal | None]:
     """Take one hit in every limit, or in none: (reservation, None), or (None, the limit that is full).
 
-    (None, None) when the limiter is unavailable: the request passes, uncounted.
+    (None, None) when the limiter is unavailable: the request passes, uncounted. `intake`: the
+    limits live in the write-behind intake's Redis, where report_take checks them too.
     """
     if not limits or not breaker.CACHE.closed:
         return None, None
     member = f"{now!r}:{secrets.token_hex(6)}"  # two hits in one microsecond stay two hits
     try:
-        refusal = _limiter().reserve(limits, now, member)
+        refusal = _limiter(intake=intake).reserve(limits, now, member)
     except _LIMITER_DOWN as exc:
         _limiter_failed(exc)
         return None, None
     if refusal is not None:
         return None, refusal
-    return Reservation(limits, now, member), None
+    return Reservation(limits, now, member, intake), None
 
 
 def release(reservation: Reservation) -> None:
@@ -202,7 +178,7 @@ def release(reservation: Reservation) -> None:
     if not breaker.CACHE.closed:
         return
     try:
-        _limiter().release(reservation)
+        _limiter(intake=reservation.intake).release(reservation)
     except _LIMITER_DOWN as exc:
         _limiter_failed(exc)
 
@@ -277,13 +253,17 @@ class ReservingThrottle(BaseThrottle, ABC):
     def timer(self) -> float:
         return time.time()
 
+    def on_intake(self) -> bool:
+        """Whether this throttle's limits live in the write-behind intake's Redis (see ReportRateThrottle)."""
+        return False
+
     def allow_request(self, request: Any, view: Any) -> bool:
         self.now = self.timer()
         limits = self.limits(request)
         self.gate_wait = FLOOD_GATE.wait([limit.key for limit in limits], self.now)
         if self.gate_wait > 0:
             return False  # refused moments ago: no need to ask the limiter again
-        reservation, self.refusal = reserve(limits, self.now)
+        reservation, self.refusal = reserve(limits, self.now, intake=self.on_intake())
         if self.refusal is not None:
             FLOOD_GATE.block(self.refusal.limit.key, self.now + self.refusal.wait(self.now))
         if reservation is not None:
@@ -320,18 +300,27 @@ class ReportRateThrottle(ReservingThrottle):
 
     scope = "reports"
 
+    def on_intake(self) -> bool:
+        # With write-behind intake, report_take checks these same limits in its one script (the
+        # lean paths, reports/api/fastpath.py and front.py): both must read and write one log.
+        return writebehind.enabled()
+
     def limits(self, request: Any) -> tuple[Limit, ...]:
-        ip = client_ip(request.META)
-        limits = [Limit.from_rate(f"reports:{address_key(ip)}", settings.OUTAGEHUB_REPORT_RATE_LIMIT)]
-        network = network_key(ip)
-        if network is not None:
-            limits.append(Limit.from_rate(f"reports-net:{network}", settings.OUTAGEHUB_NETWORK_REPORT_RATE_LIMIT))
-        return tuple(limits)
+        return report_limits(client_ip(request.META))
 
     def allow_request(self, request: Any, view: Any) -> bool:
         if request.method != "POST":
             return True
         return super().allow_request(request, view)
+
+
+def report_limits(ip: IPAddress | None) -> tuple[Limit, ...]:
+    """The rate limits a report from `ip` is checked against: its address's, and its network's if known."""
+    limits = [Limit.from_rate(f"reports:{address_key(ip)}", settings.OUTAGEHUB_REPORT_RATE_LIMIT)]
+    network = network_key(ip)
+    if network is not None:
+        limits.append(Limit.from_rate(f"reports-net:{network}", settings.OUTAGEHUB_NETWORK_REPORT_RATE_LIMIT))
+    return tuple(limits)
 
 
 class AdminLoginThrottle(ReservingThrottle):

@@ -46,6 +46,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from catalog.models import IssueType
+from reports.intake.limits import INTAKE_KEY_PREFIX, RESERVE_LUA, Limit, RateLimited, Refusal, limit_args
 from reports.models import NotCountedReason, Report
 
 logger = logging.getLogger(__name__)
@@ -57,15 +58,24 @@ ID_BLOCK = 200  # ids reserved per database round trip
 CLAIM_IDLE_MS = 30_000  # entries a consumer read but did not acknowledge for this long are taken over
 BATCH = 1000  # entries per INSERT
 
-# KEYS: stream, current reporter, earlier reporters, address slots, network slots.
-# ARGV: cooldown ms, number of earlier reporter keys, number of address slots, then the entry's
-# field/value pairs. Returns {counted (0/1), reason, ms until the reporter counts again}. The
-# order of the checks is report_create's (services._claim_count): the reporter's cooldown, then a
-# slot of its address, then a slot of its network; a reporter seen is claimed even if a cap refuses it.
-_CLAIM_AND_APPEND = """
+# KEYS: stream, current reporter, earlier reporters, address slots, network slots, rate limits.
+# ARGV: cooldown ms, then how many earlier reporter keys, address slots, network slots and rate
+# limits there are, the time (Unix seconds) and hit id for the limits, each limit's count and
+# period, then the entry's field/value pairs. Returns {-1, index, oldest} when rate limit `index`
+# is full (then nothing was written), else {counted (0/1), reason, ms until the reporter counts
+# again}. The order of the checks is report_create's (services._claim_count): the reporter's
+# cooldown, then a slot of its address, then a slot of its network; a reporter seen is claimed
+# even if a cap refuses it.
+_CLAIM_AND_APPEND = (
+    RESERVE_LUA
+    + """
 local ms = tonumber(ARGV[1])
-local earlier = tonumber(ARGV[2])
-local slots = tonumber(ARGV[3])
+local earlier, slots, nets, limits = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+local first_limit = 3 + earlier + slots + nets
+if limits > 0 then
+  local index, oldest = reserve(first_limit, limits, tonumber(ARGV[6]), ARGV[7], 8)
+  if index > 0 then return {-1, index, oldest} end
+end
 local counted, reason, wait = 1, '', 0
 local function left(key)
   local t = redis.call('PTTL', key)
@@ -89,11 +99,11 @@ local slots_end = 2 + earlier + slots
 if counted == 1 and slots > 0 and not claim_any(3 + earlier, slots_end) then
   counted = 0; reason = 'address_cap'; wait = ms
 end
-if counted == 1 and #KEYS > slots_end and not claim_any(slots_end + 1, #KEYS) then
+if counted == 1 and nets > 0 and not claim_any(slots_end + 1, slots_end + nets) then
   counted = 0; reason = 'network_cap'; wait = ms
 end
 local entry = {}
-for i = 4, #ARGV do entry[#entry + 1] = ARGV[i] end
+for i = 8 + 2 * limits, #ARGV do entry[#entry + 1] = ARGV[i] end
 entry[#entry + 1] = 'counted'
 entry[#entry + 1] = tostring(counted)
 entry[#entry + 1] = 'reason'
@@ -101,6 +111,7 @@ entry[#entry + 1] = reason
 redis.call('XADD', KEYS[1], '*', unpack(entry))
 return {counted, reason, wait}
 """
+)
 
 _local = threading.local()
 _ids_lock = threading.Lock()
@@ -170,26 +181,35 @@ def report_append(
     reporter_hashes: tuple[str, ...],
     address_slots: tuple[str, ...],
     network_slots: tuple[str, ...] = (),
+    limits: tuple[Limit, ...] = (),
 ) -> Verdict:
     """Decide whether `report` (unsaved, its id reserved) counts and append it to the intake stream, atomically.
 
-    Raises redis.RedisError (or OSError) when Redis cannot take it; then nothing was stored.
+    With `limits`, first takes a place in each of those rate limits (kept under INTAKE_KEY_PREFIX,
+    where throttles.ReportRateThrottle keeps them too), in the same step: raises RateLimited, with
+    nothing taken or stored, when one is full. Raises redis.RedisError (or OSError) when Redis
+    cannot take it; then nothing was stored.
     """
     cooldown_ms = settings.OUTAGEHUB_REPORT_COOLDOWN_SECONDS * 1000
     prefix = f"{KEY_PREFIX}{report.service_id}:"
+    if cooldown_ms <= 0:
+        # No cooldown: every report counts (SET with PX 0 is an error).
+        reporter_hashes, address_slots, network_slots = reporter_hashes[:1], (), ()
+        cooldown_ms = 1
     keys = [
         STREAM,
         *(prefix + h for h in reporter_hashes),
         *(prefix + "slot:" + s for s in address_slots),
         *(prefix + "net:" + s for s in network_slots),
+        *(INTAKE_KEY_PREFIX + limit.key for limit in limits),
     ]
-    fields = ["row", json.dumps(row_of(report), separators=(",", ":"))]
-    if cooldown_ms <= 0:
-        # No cooldown: every report counts (SET with PX 0 is an error).
-        keys, address_slots = [STREAM, keys[1]], ()
-        cooldown_ms = 1
-    args = [cooldown_ms, len(reporter_hashes) - 1, len(address_slots), *fields]
+    now = report.created_at.timestamp()
+    counts = [len(reporter_hashes) - 1, len(address_slots), len(network_slots), len(limits)]
+    args = [cooldown_ms, *counts, repr(now), f"{now!r}:{report.pk}", *limit_args(limits)]
+    args += ["row", json.dumps(row_of(report), separators=(",", ":"))]
     counted, reason, wait_ms = _script()(keys=keys, args=args)
+    if counted == -1:
+        raise RateLimited(Refusal(limits[int(reason) - 1], float(wait_ms)))
     if counted:
         return Verdict(True, None, None)
     reason = NotCountedReason(reason.decode() if isinstance(reason, bytes) else reason)
@@ -269,22 +289,26 @@ def _insert(rows: list[dict[str, Any]]) -> int:
     if not kept:
         return 0
     columns = _columns()
-    params: list[Any] = []
+    # One array per column, unnested into rows: a statement of a dozen parameters whatever the
+    # batch size. A VALUES list of one placeholder per value made psycopg parse a statement of
+    # ~10,000 placeholders per batch, which cost the drain more CPU than the web process spent
+    # taking the reports.
+    arrays: list[list[Any]] = [[] for _ in columns]
     for row in kept:
-        for column, field in columns:
+        for values, (column, field) in zip(arrays, columns, strict=True):
             # A column added after the entry was queued gets its default, as a fresh report would.
             value = row[column] if column in row else field.get_default()
             if isinstance(value, str) and field.get_internal_type() == "DateTimeField":
                 value = dt.datetime.fromisoformat(value)
-            params.append(value)
-    one = "(" + ",".join(["%s"] * len(columns)) + ")"
+            values.append(value)
     names = ", ".join(connection.ops.quote_name(c) for c, _ in columns)
+    unnest = ", ".join(f"%s::{field.db_type(connection)}[]" for _, field in columns)
     sql = (
-        f"INSERT INTO {Report._meta.db_table} ({names}) VALUES {','.join([one] * len(kept))} "  # noqa: S608
+        f"INSERT INTO {Report._meta.db_table} ({names}) SELECT * FROM unnest({unnest}) "  # noqa: S608
         "ON CONFLICT (id) DO NOTHING"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, arrays)
         return cursor.rowcount
 
 

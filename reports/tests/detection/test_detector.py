@@ -368,6 +368,32 @@ def test_an_implausible_silence_is_a_broken_feed_not_a_lesson():
     assert [a for a in detect_series(times, gap, interval_minutes=1.0).alerts if a > START + dt.timedelta(days=1)] == []
 
 
+def test_a_saved_state_comes_back_exactly_and_one_saved_as_plain_lists_loads_the_same():
+    times, counts = series(3, 3, seed=4)
+    detector = Detector(1.0)
+    for at, c in zip(times, counts, strict=True):
+        detector.update(at, c)
+
+    def saved(d: Detector) -> dict:
+        return json.loads(json.dumps(d.to_state()))  # as DetectorState stores it
+
+    state = saved(detector)
+    assert isinstance(state["shape_sum"], str)  # the grids are packed, not lists of numbers
+    assert saved(Detector.from_state(state)) == state  # bit for bit
+    # A state saved before the grids were packed.
+    lists = dict(
+        state,
+        shape_sum=detector.shape_sum.tolist(),
+        shape_n=detector.shape_n.tolist(),
+        elevated_day=[row[:] for row in detector._elevated_day],
+    )
+    packed, plain = Detector.from_state(state), Detector.from_state(json.loads(json.dumps(lists)))
+    assert saved(plain) == state
+    for i in range(120):
+        at = times[-1] + (i + 1) * MINUTE
+        assert packed.update(at, i % 4) == plain.update(at, i % 4)
+
+
 def test_a_state_saved_before_the_weekly_and_silence_fields_still_loads():
     times, counts = series(3, 2, seed=6)
     detector = Detector(1.0)

@@ -5,6 +5,8 @@ import ipaddress
 import logging
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from reports.intake import identity
 from reports.intake.identity import address_key, client_ip, parse_ip, reporter_hash, reporter_hashes
@@ -152,3 +154,31 @@ def test_ipv6_clients_are_keyed_on_their_64_and_ipv4_clients_on_their_address():
     v4 = [ipaddress.ip_address(a) for a in ("81.2.69.142", "81.2.69.143")]
     assert address_key(v4[0]) != address_key(v4[1])
     assert reporter_hash(v4[0], "ua", day) != reporter_hash(v4[1], "ua", day)
+
+
+# The report path derives networks and hashes by cheaper means than ipaddress and hmac.new; the
+# keys they name live in Redis and the database across deploys, so they must not change.
+@given(st.ip_addresses())
+def test_networks_are_named_as_ipaddress_names_them(ip):
+    prefix = identity.IPV6_NETWORK_PREFIX if ip.version == 6 else identity.IPV4_NETWORK_PREFIX
+    assert identity.client_network(ip) == str(ipaddress.ip_network((ip, prefix), strict=False))
+    if ip.version == 6:
+        expected = str(ipaddress.IPv6Network((ip, identity.IPV6_CLIENT_PREFIX), strict=False))
+        assert identity.client_subject(ip) == expected
+
+
+@given(st.ip_addresses(), st.text(max_size=40))
+def test_keys_are_the_keyed_sha256_of_their_subject(ip, user_agent):
+    import hashlib
+    import hmac
+
+    from django.conf import settings
+
+    day = dt.date(2026, 12, 6)
+    secret = settings.OUTAGEHUB_REPORTER_SALT_SECRET.encode()
+    salt = hmac.new(secret, f"outagehub-reporter-salt:{day.isoformat()}".encode(), hashlib.sha256).digest()
+    assert identity.daily_salt(day) == salt
+    message = f"{identity.client_subject(ip)}\n{user_agent[:512]}".encode("utf-8", "replace")
+    assert reporter_hash(ip, user_agent, day) == hmac.new(salt, message, hashlib.sha256).hexdigest()
+    expected_key = hmac.new(secret, f"ratelimit:{identity.client_subject(ip)}".encode(), hashlib.sha256)
+    assert address_key(ip) == expected_key.hexdigest()[:32]
