@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
 
 # Set by .ci/run: there a test that needs PostgreSQL or Redis fails instead of skipping.
 IN_CI = os.environ.get("OUTAGEHUB_CI") == "1"
@@ -26,12 +26,14 @@ def _clean_cache():
     from reports.intake.throttles import FLOOD_GATE
 
     cache.clear()
+    caches["memo"].clear()  # memoized reads (outagehub/memo.py): ids repeat from test to test
     _intake_limits_clear()
     FLOOD_GATE.clear()  # refusals remembered by this process must not reach into the next test
     breaker.CACHE = breaker.Breaker("cache")  # a test that broke the cache must not leave it skipped
     yield
     breaker.CACHE = breaker.Breaker("cache")
     cache.clear()
+    caches["memo"].clear()
     _intake_limits_clear()
 
 

@@ -238,6 +238,19 @@ CACHES["conditional"] = (
     }
 )
 
+# Memoized reads (outagehub/memo.py): parts of pages computed from rollups and outages, under keys
+# that name their inputs. A cache of their own too: a busy page must not crowd out the rate
+# limiter's entries (the file cache culls a third of its entries at random when full).
+CACHES["memo"] = (
+    {**CACHES["default"], "KEY_PREFIX": "memo"}
+    if REDIS_CACHE_URL
+    else {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(DATA_DIR / "cache-memo"),
+        "OPTIONS": {"MAX_ENTRIES": 2000},
+    }
+)
+
 CELERY_BROKER_URL = REDIS_URL or "filesystem://"
 if not REDIS_URL:
     # Kombu's filesystem transport: messages are files in one folder shared by

@@ -36,6 +36,7 @@ if not REDIS_URL:
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
         "conditional": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "conditional"},
+        "memo": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "memo"},
     }
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

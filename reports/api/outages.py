@@ -17,7 +17,7 @@ from reports.api import examples
 from reports.api.filters import CONFIDENCE_HELP, OutageFilter
 from reports.models import Outage
 from reports.outages.webhooks import outage_cause
-from reports.selectors.outages import outage_get, outage_list
+from reports.selectors.outages import outage_dependents_prefetch, outage_get, outage_list
 
 
 class OutageEventSerializer(serializers.Serializer):
@@ -49,9 +49,19 @@ class OutageCauseSerializer(serializers.Serializer):
     )
 
 
+class AffectedDependentListSerializer(serializers.ListSerializer):
+    def get_attribute(self, instance: Outage) -> Any:
+        # outage_list marks the outages that caused none (`has_dependents`), and the list view
+        # prefetches only the others' (outage_dependents_prefetch): no query for an empty list.
+        if getattr(instance, "has_dependents", True) is False:
+            return []
+        return super().get_attribute(instance)
+
+
 class AffectedDependentSerializer(serializers.Serializer):
     class Meta:
         ref_name = "AffectedDependent"
+        list_serializer_class = AffectedDependentListSerializer
 
     id = serializers.IntegerField()
     service = serializers.CharField(source="service.slug")
@@ -131,6 +141,12 @@ class OutageListApi(generics.ListAPIView):
 
     def get_queryset(self) -> Any:
         return outage_list()
+
+    def paginate_queryset(self, queryset: Any) -> list[Any] | None:
+        page = super().paginate_queryset(queryset)
+        if page:
+            outage_dependents_prefetch(page)
+        return page
 
 
 class OutageDetailApi(APIView):

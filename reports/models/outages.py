@@ -52,6 +52,9 @@ class CountryHour(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["service", "country", "hour"], name="country_hour_unique"),
         ]
+        # Reads take a service's hours by range, all countries: the unique index, country before
+        # hour, cannot bound that range, so a day's breakdown scanned the service's whole history.
+        indexes = [models.Index(fields=["service", "hour"], name="country_hour_service_time")]
 
     def __str__(self) -> str:
         return f"{self.service_id}:{self.country or '??'} {self.hour:%Y-%m-%d %H}h = {self.count}"
@@ -202,7 +205,11 @@ class Outage(models.Model):
                 fields=["service"], condition=models.Q(status="open"), name="outage_one_open_per_service"
             ),
         ]
-        indexes = [models.Index(fields=["service", "started_at"], name="outage_service_start")]
+        indexes = [
+            models.Index(fields=["service", "started_at"], name="outage_service_start"),
+            # The outage list and feeds, every service newest first, read a page from its top.
+            models.Index(fields=["-started_at", "-id"], name="outage_start_id"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.service.slug} outage from {self.started_at:%Y-%m-%d %H:%M} ({self.status})"

@@ -61,6 +61,14 @@ class Report(models.Model):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["service", "counted", "created_at"], name="report_service_counted_time"),
+            # A page's newest visible comments: a few rows read from the top of this small index,
+            # however many reports the service has (without it, every report of the service is
+            # filtered and sorted).
+            models.Index(
+                fields=["service", "-created_at", "-id"],
+                condition=models.Q(comment_state="visible") & ~models.Q(comment=""),
+                name="report_visible_comment_time",
+            ),
         ]
 
     def __str__(self) -> str:

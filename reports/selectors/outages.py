@@ -8,28 +8,62 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
-from django.db.models.functions import Lower
+from django.contrib.postgres.aggregates import StringAgg
+from django.db import connections
+from django.db.models import (
+    CharField,
+    Count,
+    Exists,
+    Func,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    prefetch_related_objects,
+)
+from django.db.models.functions import MD5, Lower
 
 from catalog.models import IssueType, Service
 from reports.models import Outage, OutageEvent, OutageStatus
 
 
 def outage_list() -> QuerySet[Outage]:
-    """Every outage, newest first; the API narrows it with reports.api.filters.OutageFilter."""
-    return _with_cause(Outage.objects.all()).order_by("-started_at", "-id")
+    """Every outage, newest first, with its service and cause; the API narrows it with reports.api.filters.OutageFilter.
+
+    Each carries `has_dependents`: whether it caused other services' outages. Their
+    `affected_dependents` are not prefetched: once a page is cut, `outage_dependents_prefetch`
+    reads them for the few upstream outages among it, and nothing for a page without any.
+    """
+    caused = Outage.objects.filter(cause_outage=OuterRef("pk"))
+    return (
+        Outage.objects.select_related("service", "cause")
+        .annotate(has_dependents=Exists(caused))
+        .order_by("-started_at", "-id")
+    )
+
+
+def outage_dependents_prefetch(outages: list[Outage]) -> None:
+    """Prefetch `affected_dependents` of those of `outage_list`'s `outages` that have any (one query, or none)."""
+    upstream = [o for o in outages if o.has_dependents]  # type: ignore[attr-defined]  # annotated by outage_list
+    if upstream:
+        prefetch_related_objects(upstream, affected_dependents_prefetch())
 
 
 def outage_get(*, outage_id: int) -> Outage | None:
-    return _with_cause(Outage.objects.prefetch_related("events")).filter(pk=outage_id).first()
+    return _with_cause(Outage.objects.prefetch_related("events"), cause_outage=False).filter(pk=outage_id).first()
 
 
-def _with_cause(outages: QuerySet[Outage]) -> QuerySet[Outage]:
-    """With the service, the likely cause and, for an upstream's outage, the dependents' outages it caused."""
-    return outages.select_related("service", "cause", "cause_outage__service").prefetch_related(
-        affected_dependents_prefetch()
-    )
+def _with_cause(outages: QuerySet[Outage], *, cause_outage: bool = True) -> QuerySet[Outage]:
+    """With the service, the likely cause and, for an upstream's outage, the dependents' outages it caused.
+
+    `cause_outage`: the cause's own outage and its service too, which the outage page links to;
+    the API names only its id, and a page of 50 outages reads twice the rows with it.
+    """
+    related = ["service", "cause", *(["cause_outage__service"] if cause_outage else [])]
+    return outages.select_related(*related).prefetch_related(affected_dependents_prefetch())
 
 
 def affected_dependents_prefetch() -> Prefetch:
@@ -41,6 +75,59 @@ def affected_dependents_prefetch() -> Prefetch:
 def service_outages(*, service: Service, since: dt.datetime, limit: int = 20) -> list[Outage]:
     """The service's outages that started at or after `since`, and any still open, newest first (at most `limit`)."""
     return list(_started_since_or_open(Outage.objects.filter(service=service), since)[:limit])
+
+
+@dataclass(frozen=True)
+class OutageSpan:
+    """An outage as the history bars (reports.web.history.OutageLike) and the page's verdict read it."""
+
+    pk: int
+    level: str
+    status: str
+    confidence: str
+    official_confirmed: bool
+    started_at: dt.datetime
+    end: dt.datetime | None  # Outage.end
+
+
+def service_outage_spans(*, service: Service, since: dt.datetime, limit: int) -> list[OutageSpan]:
+    """`service_outages` as spans: a quarter of a flapping service's history is hundreds of outages, read narrow."""
+    rows = _started_since_or_open(Outage.objects.filter(service=service), since).values_list(*SPAN_FIELDS)
+    return [
+        OutageSpan(pk, level, status, confidence, official, started, ended or resolved)
+        for pk, level, status, confidence, official, started, ended, resolved in rows[:limit]
+    ]
+
+
+SPAN_FIELDS = ("pk", "level", "status", "confidence", "official_confirmed", "started_at", "ended_at", "resolved_at")
+
+
+@dataclass(frozen=True)
+class SpansDigest:
+    """A digest of what `service_outage_spans` would read, and whether any of those outages has no end yet."""
+
+    digest: str
+    unended: int
+
+
+def service_outage_spans_digest(*, service: Service, since: dt.datetime, limit: int) -> SpansDigest | None:
+    """A digest of every field of the spans `service_outage_spans` would read, computed by the database.
+
+    One short row however many outages: what changes when any of them does (a new outage, one
+    resolved, reopened or edited) without reading them all. None on databases without string
+    aggregation (SQLite, the embedded default, where histories are small).
+    """
+    outages = _started_since_or_open(Outage.objects.filter(service=service), since)
+    if connections[outages.db].vendor != "postgresql":
+        return None
+    # One row constructor, not a chain of concatenations: Django copies a nested expression at
+    # every level, which cost more than reading the rows. NULL shows as an empty field.
+    row = Func(*SPAN_FIELDS, template="(ROW(%(expressions)s))::text", output_field=CharField())
+    totals = outages[:limit].aggregate(
+        digest=MD5(StringAgg(row, delimiter=";")),
+        unended=Count("pk", filter=Q(ended_at__isnull=True, resolved_at__isnull=True)),
+    )
+    return SpansDigest(totals["digest"] or "", totals["unended"])
 
 
 def service_outage_get(*, service: Service, outage_id: int) -> Outage | None:

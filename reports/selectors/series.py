@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -146,19 +146,34 @@ def report_series(
     starts = bucket_starts(since, until, size)
     if issue_type is not None or country is not None:
         return [SeriesBucket(start, counts.get(start, 0)) for start in starts]
-    baseline = _baseline(service, since, rolled_split(since, until, rolled), size)
-    complete = [b for b in baseline.values() if b.minutes * MINUTE == size]
-    ranges = bands([b.expected for b in complete], [bucket_dispersion(b.expected, b.spread) for b in complete])
-    for b, band in zip(complete, ranges, strict=True):
-        b.band = band
-    return [_series_bucket(start, counts.get(start, 0), baseline.get(start)) for start in starts]
+    baseline = series_baseline(service=service, since=since, until=rolled_split(since, until, rolled), size=size)
+    return series_buckets(starts, size, counts, baseline)
 
 
-def _series_bucket(start: dt.datetime, count: int, b: _Baseline | None) -> SeriesBucket:
+def series_buckets(
+    starts: list[dt.datetime],
+    size: dt.timedelta,
+    counts: Mapping[dt.datetime, int],
+    baseline: Mapping[dt.datetime, SeriesBaseline],
+) -> list[SeriesBucket]:
+    """The buckets starting at `starts`, with their counts and, where complete, the baseline and its band."""
+    complete = [(start, b) for start, b in baseline.items() if b.minutes * MINUTE == size]
+    ranges = bands([b.expected for _, b in complete], [bucket_dispersion(b.expected, b.spread) for _, b in complete])
+    bucket_bands = {start: band for (start, _), band in zip(complete, ranges, strict=True)}
+    return [_series_bucket(start, counts.get(start, 0), baseline.get(start), bucket_bands) for start in starts]
+
+
+def _series_bucket(
+    start: dt.datetime,
+    count: int,
+    b: SeriesBaseline | None,
+    bucket_bands: dict[dt.datetime, tuple[int, int]],
+) -> SeriesBucket:
     if b is None:
         return SeriesBucket(start, count)
-    expected = round(b.expected, 3) if b.band is not None else None
-    return SeriesBucket(start, count, expected, b.band, _LEVEL_OF_RANK[b.rank])
+    band = bucket_bands.get(start)
+    expected = round(b.expected, 3) if band is not None else None
+    return SeriesBucket(start, count, expected, band, _LEVEL_OF_RANK[b.rank])
 
 
 def _minute_counts(
@@ -170,12 +185,32 @@ def _minute_counts(
     rolled: dt.datetime | None,
 ) -> dict[dt.datetime, int]:
     split = rolled_split(since, until, rolled)
-    minutes = ReportMinute.objects.filter(service=service, minute__gte=since, minute__lt=split)
-    raw = _counted_reports(service, split, until)
+    counts = rolled_counts(service=service, since=since, until=split, size=size, issue_type=issue_type)
+    for start, n in raw_counts(service=service, since=split, until=until, size=size, issue_type=issue_type).items():
+        counts[start] += n
+    return counts
+
+
+def rolled_counts(
+    *, service: Service, since: dt.datetime, until: dt.datetime, size: dt.timedelta, issue_type: IssueType | None = None
+) -> dict[dt.datetime, int]:
+    """Counted reports per bucket of `size` from the minute rollups of [since, until) (rolled-up minutes only)."""
+    minutes = ReportMinute.objects.filter(service=service, minute__gte=since, minute__lt=until)
     if issue_type is not None:
-        minutes, raw = minutes.filter(issue_type=issue_type), raw.filter(issue_type=issue_type)
+        minutes = minutes.filter(issue_type=issue_type)
     counts: dict[dt.datetime, int] = defaultdict(int)
     _fold(_grouped(minutes, "minute", size, Sum("count")), size, counts)
+    return counts
+
+
+def raw_counts(
+    *, service: Service, since: dt.datetime, until: dt.datetime, size: dt.timedelta, issue_type: IssueType | None = None
+) -> dict[dt.datetime, int]:
+    """Counted reports per bucket of `size` from the raw reports of [since, until) (minutes not rolled up yet)."""
+    raw = _counted_reports(service, since, until)
+    if issue_type is not None:
+        raw = raw.filter(issue_type=issue_type)
+    counts: dict[dt.datetime, int] = defaultdict(int)
     _fold(_grouped(raw, "created_at", size, Count("id")), size, counts)
     return counts
 
@@ -196,9 +231,7 @@ def _country_counts(
     country: str,
     rolled: dt.datetime | None,
 ) -> dict[dt.datetime, int]:
-    # An hour is in CountryHour for good only once all its minutes are rolled up;
-    # the hour holding the rollup's end (and anything later) is counted raw.
-    split = rolled_split(since, until, bucket_floor(rolled, HOUR) if rolled else None)
+    split = country_split(since, until, rolled)
     hours = CountryHour.objects.filter(service=service, country=country, hour__gte=since, hour__lt=split)
     raw = _counted_reports(service, split, until).filter(country=country)
     counts: dict[dt.datetime, int] = defaultdict(int)
@@ -221,20 +254,20 @@ def bucket_dispersion(expected: float, spread: float) -> float:
     return spread / (expected * expected) if expected > 0 else 0.0
 
 
-@dataclass
-class _Baseline:
+@dataclass(frozen=True)
+class SeriesBaseline:
     """What the detector saw over one bucket's minutes (as far as it has processed them)."""
 
     expected: float = 0.0  # summed over the minutes
     spread: float = 0.0  # the summed extra-Poisson variance of the minutes (dispersion x expected^2)
     rank: int = 0  # the worst level, as an index of _LEVEL_OF_RANK
     minutes: int = 0  # how many minutes it processed
-    band: tuple[int, int] | None = None
 
 
-def _baseline(
-    service: Service, since: dt.datetime, until: dt.datetime, size: dt.timedelta
-) -> dict[dt.datetime, _Baseline]:
+def series_baseline(
+    *, service: Service, since: dt.datetime, until: dt.datetime, size: dt.timedelta
+) -> dict[dt.datetime, SeriesBaseline]:
+    """The detector's minutes of [since, until) (processed minutes only) summed per bucket of `size`."""
     processed = ServiceMinute.objects.filter(service=service, minute__gte=since, minute__lt=until)
     rows = (
         processed.annotate(t=_bucket_key(processed, "minute", size))
@@ -243,13 +276,13 @@ def _baseline(
         .order_by()
         .values_list("t", "e", "q", "r", "n")
     )
-    buckets: dict[dt.datetime, _Baseline] = defaultdict(_Baseline)
+    buckets: dict[dt.datetime, SeriesBaseline] = {}
     for t, expected, spread, rank, minutes in rows:
-        b = buckets[bucket_floor(_as_time(t), size)]
-        b.expected += expected
-        b.spread += spread or 0.0
-        b.rank = max(b.rank, rank)
-        b.minutes += minutes
+        start = bucket_floor(_as_time(t), size)
+        b = buckets.get(start, SeriesBaseline())
+        buckets[start] = SeriesBaseline(
+            b.expected + expected, b.spread + (spread or 0.0), max(b.rank, rank), b.minutes + minutes
+        )
     return buckets
 
 
@@ -287,12 +320,16 @@ def report_breakdown(*, service: Service, since: dt.datetime, until: dt.datetime
     issue_types = [Share(t.key, t.label, by_type.get(t.pk, 0), _percent(by_type.get(t.pk, 0), total)) for t in types]
     issue_types.sort(key=lambda s: -s.count)  # stable: ties keep the catalog's order
     by_country = _country_totals(service, bucket_floor(since, HOUR), until, rolled)
+    return Breakdown(total, issue_types, country_shares(by_country))
+
+
+def country_shares(by_country: Mapping[str, int]) -> list[Share]:
+    """Counted reports by country code as shares of their total, most first (ties by code)."""
     country_total = sum(by_country.values())
-    countries = [
+    return [
         Share(code, country_name(code) or UNKNOWN_COUNTRY, n, _percent(n, country_total))
         for code, n in sorted(by_country.items(), key=lambda kv: (-kv[1], kv[0]))
     ]
-    return Breakdown(total, issue_types, countries)
 
 
 def _percent(count: int, total: int) -> float:
@@ -318,12 +355,35 @@ def _type_counts(
 def _country_totals(
     service: Service, since: dt.datetime, until: dt.datetime, rolled: dt.datetime | None
 ) -> dict[str, int]:
-    split = rolled_split(since, until, bucket_floor(rolled, HOUR) if rolled else None)
+    split = country_split(since, until, rolled)
+    counts = rolled_country_totals(service=service, since=since, until=split)
+    for code, n in raw_country_totals(service=service, since=split, until=until).items():
+        counts[code] += n
+    return counts
+
+
+def country_split(since: dt.datetime, until: dt.datetime, rolled: dt.datetime | None) -> dt.datetime:
+    """Where [since, until) stops being read from CountryHour, and raw reports take over.
+
+    An hour is in CountryHour for good only once all its minutes are rolled up, so the hour
+    holding the rollups' end (and anything later) is counted raw.
+    """
+    return rolled_split(since, until, bucket_floor(rolled, HOUR) if rolled else None)
+
+
+def rolled_country_totals(*, service: Service, since: dt.datetime, until: dt.datetime) -> dict[str, int]:
+    """Counted reports by country from the hourly rollups of [since, until) (whole rolled-up hours)."""
     counts: dict[str, int] = defaultdict(int)
-    hours = CountryHour.objects.filter(service=service, hour__gte=since, hour__lt=split)
+    hours = CountryHour.objects.filter(service=service, hour__gte=since, hour__lt=until)
     for code, n in hours.values("country").annotate(n=Sum("count")).order_by().values_list("country", "n"):
         counts[code] += n
-    raw = _counted_reports(service, split, until)
+    return counts
+
+
+def raw_country_totals(*, service: Service, since: dt.datetime, until: dt.datetime) -> dict[str, int]:
+    """Counted reports by country from the raw reports of [since, until)."""
+    counts: dict[str, int] = defaultdict(int)
+    raw = _counted_reports(service, since, until)
     for code, n in raw.values("country").annotate(n=Count("id")).order_by().values_list("country", "n"):
         counts[code] += n
     return counts

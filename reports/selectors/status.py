@@ -80,6 +80,38 @@ def service_comments(*, service: Service) -> QuerySet[Report]:
     )
 
 
+@dataclass(frozen=True)
+class DetectorPosition:
+    """Where a service's detector stands: its level, since when, and the last closed minute it processed."""
+
+    last_minute: dt.datetime | None
+    level: str
+    level_since: dt.datetime
+
+
+def detector_position(*, service: Service) -> DetectorPosition | None:
+    """The service's detector position, or None before its first tick (without its learned state, which is large)."""
+    row = DetectorState.objects.filter(service=service).values_list("last_minute", "level", "level_since").first()
+    return DetectorPosition(*row) if row else None
+
+
+@dataclass(frozen=True)
+class CountWindows:
+    """`report_counts`' windows at one instant: the rolled-up minutes it reads, and where raw reports take over."""
+
+    day_start: dt.datetime
+    recent_start: dt.datetime
+    rolled: dt.datetime  # the last rolled-up minute read (inclusive)
+    raw_since: dt.datetime
+
+
+def count_windows(*, now: dt.datetime, last_minute: dt.datetime | None) -> CountWindows:
+    minute = now.replace(second=0, microsecond=0)
+    day_start, recent_start = minute - DAY_WINDOW + MINUTE, minute - RECENT_WINDOW + MINUTE
+    rolled = min(last_minute, minute - MINUTE) if last_minute else day_start - MINUTE
+    return CountWindows(day_start, recent_start, rolled, max(rolled + MINUTE, day_start))
+
+
 def report_counts(*, service: Service, now: dt.datetime | None = None) -> ReportCounts:
     """Counted reports in the current minute and the 14 (or 1,439) before it.
 
@@ -88,21 +120,32 @@ def report_counts(*, service: Service, now: dt.datetime | None = None) -> Report
     counted from raw reports.
     """
     now = now or timezone.now()
-    minute = now.replace(second=0, microsecond=0)
-    day_start, recent_start = minute - DAY_WINDOW + MINUTE, minute - RECENT_WINDOW + MINUTE
-    rolled = DetectorState.objects.filter(service=service).values_list("last_minute", flat=True).first()
-    rolled = min(rolled, minute - MINUTE) if rolled else day_start - MINUTE
-    from_rollups = ReportMinute.objects.filter(service=service, minute__gte=day_start, minute__lte=rolled).aggregate(
-        day=Sum("count"), recent=Sum("count", filter=Q(minute__gte=recent_start))
+    last_minute = DetectorState.objects.filter(service=service).values_list("last_minute", flat=True).first()
+    windows = count_windows(now=now, last_minute=last_minute)
+    return report_counts_add(
+        rolled_report_counts(service=service, windows=windows),
+        raw_report_counts(service=service, windows=windows, now=now),
     )
-    raw_since = max(rolled + MINUTE, day_start)
-    from_raw = Report.objects.filter(
-        service=service, counted=True, created_at__gte=raw_since, created_at__lte=now
-    ).aggregate(day=Count("id"), recent=Count("id", filter=Q(created_at__gte=recent_start)))
-    return ReportCounts(
-        last_15_minutes=(from_rollups["recent"] or 0) + from_raw["recent"],
-        last_24_hours=(from_rollups["day"] or 0) + from_raw["day"],
-    )
+
+
+def rolled_report_counts(*, service: Service, windows: CountWindows) -> ReportCounts:
+    """The part of `report_counts` from the rollups: it changes only when the detector's last minute does."""
+    totals = ReportMinute.objects.filter(
+        service=service, minute__gte=windows.day_start, minute__lte=windows.rolled
+    ).aggregate(day=Sum("count"), recent=Sum("count", filter=Q(minute__gte=windows.recent_start)))
+    return ReportCounts(last_15_minutes=totals["recent"] or 0, last_24_hours=totals["day"] or 0)
+
+
+def raw_report_counts(*, service: Service, windows: CountWindows, now: dt.datetime) -> ReportCounts:
+    """The part of `report_counts` from raw reports: the minutes not rolled up yet, up to `now`."""
+    totals = Report.objects.filter(
+        service=service, counted=True, created_at__gte=windows.raw_since, created_at__lte=now
+    ).aggregate(day=Count("id"), recent=Count("id", filter=Q(created_at__gte=windows.recent_start)))
+    return ReportCounts(last_15_minutes=totals["recent"], last_24_hours=totals["day"])
+
+
+def report_counts_add(a: ReportCounts, b: ReportCounts) -> ReportCounts:
+    return ReportCounts(a.last_15_minutes + b.last_15_minutes, a.last_24_hours + b.last_24_hours)
 
 
 def reports_exist() -> bool:
@@ -153,23 +196,47 @@ STATUS_STALE_AFTER = dt.timedelta(minutes=5)
 
 
 def service_status(*, service: Service, window_minutes: int = 15, now: dt.datetime | None = None) -> ServiceStatus:
-    now = now or timezone.now()
-    state = DetectorState.objects.filter(service=service).first()
-    if state is None or state.last_minute is None:
-        return ServiceStatus(Level.OK, None, window_minutes, 0.0, 0)
-    as_of = state.last_minute + dt.timedelta(minutes=1)
-    since = state.last_minute - dt.timedelta(minutes=window_minutes - 1)
-    window = ServiceMinute.objects.filter(service=service, minute__gte=since, minute__lte=state.last_minute)
+    position = detector_position(service=service)
+    totals = (
+        None if position is None else status_totals(service=service, position=position, window_minutes=window_minutes)
+    )
+    return status_at(position, totals, window_minutes=window_minutes, now=now or timezone.now())
+
+
+@dataclass(frozen=True)
+class StatusTotals:
+    """Counted and expected reports over the status window's minutes, and their extra-Poisson variance."""
+
+    expected: float
+    actual: int
+    spread: float
+
+
+def status_totals(*, service: Service, position: DetectorPosition, window_minutes: int) -> StatusTotals | None:
+    """The status window's totals from ServiceMinute (None before the detector's first minute)."""
+    if position.last_minute is None:
+        return None
+    since = position.last_minute - dt.timedelta(minutes=window_minutes - 1)
+    window = ServiceMinute.objects.filter(service=service, minute__gte=since, minute__lte=position.last_minute)
     # Aliases unlike the field names: EXTRA_VARIANCE reads the fields "expected" and "dispersion".
     totals = window.aggregate(total_expected=Sum("expected"), actual=Sum("count"), spread=Sum(EXTRA_VARIANCE))
-    expected = totals["total_expected"] or 0.0
+    return StatusTotals(totals["total_expected"] or 0.0, totals["actual"] or 0, totals["spread"] or 0.0)
+
+
+def status_at(
+    position: DetectorPosition | None, totals: StatusTotals | None, *, window_minutes: int, now: dt.datetime
+) -> ServiceStatus:
+    """The ServiceStatus of a detector position and its window's totals, as of `now` (which decides `stale`)."""
+    if position is None or position.last_minute is None or totals is None:
+        return ServiceStatus(Level.OK, None, window_minutes, 0.0, 0)
+    as_of = position.last_minute + dt.timedelta(minutes=1)
     return ServiceStatus(
-        status=state.level,
-        status_since=state.level_since,
+        status=position.level,
+        status_since=position.level_since,
         window_minutes=window_minutes,
-        expected=round(expected, 3),
-        actual=totals["actual"] or 0,
-        band=band(expected, bucket_dispersion(expected, totals["spread"] or 0.0)),
+        expected=round(totals.expected, 3),
+        actual=totals.actual,
+        band=band(totals.expected, bucket_dispersion(totals.expected, totals.spread)),
         as_of=as_of,
         stale=now - as_of > STATUS_STALE_AFTER,
     )
@@ -177,12 +244,28 @@ def service_status(*, service: Service, window_minutes: int = 15, now: dt.dateti
 
 def service_problems(*, service: Service, window_minutes: int = 15, history_days: int = 7) -> list[Problem]:
     """Most reported problems over the last closed minutes, with percentages and spike flags (from rollups)."""
-    state = DetectorState.objects.filter(service=service).first()
-    if state is None or state.last_minute is None:
+    last_minute = DetectorState.objects.filter(service=service).values_list("last_minute", flat=True).first()
+    if last_minute is None:
         return []
-    end = state.last_minute
-    since = end - dt.timedelta(minutes=window_minutes - 1)
     labels = dict(IssueType.objects.filter(service=service, active=True).values_list("pk", "key"))
+    return problems_at(
+        service=service,
+        last_minute=last_minute,
+        labels=labels,
+        window_minutes=window_minutes,
+        history_days=history_days,
+    )
+
+
+def problems_at(
+    *, service: Service, last_minute: dt.datetime, labels: dict[int, str], window_minutes: int, history_days: int
+) -> list[Problem]:
+    """`service_problems` for a detector at `last_minute`, over the active issue types `labels` (key by id).
+
+    Reads rollups only, up to `last_minute`: the same detector position gives the same problems.
+    """
+    end = last_minute
+    since = end - dt.timedelta(minutes=window_minutes - 1)
     minutes = ReportMinute.objects.filter(service=service, issue_type_id__in=labels)
     recent = minutes.filter(minute__gte=since, minute__lte=end).values("issue_type_id").annotate(n=Sum("count"))
     history = minutes.filter(minute__gte=end - dt.timedelta(days=history_days), minute__lt=since)

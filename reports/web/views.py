@@ -27,11 +27,13 @@ from reports.intake.services import DATABASE_DOWN, IntakeUnavailable, ReportDraf
 from reports.intake.throttles import ReportRateThrottle, release_request
 from reports.models import COMMENT_MAX_LENGTH, Channel, Level, NotCountedReason, OutageStatus
 from reports.selectors.outages import outages_recent, service_outage_get, service_outages
-from reports.selectors.series import hourly_counts, report_breakdown, report_series, service_issue_types
-from reports.selectors.status import report_counts, service_board, service_comments, service_problems, service_status
+from reports.selectors.overview import service_overview
+from reports.selectors.series import hourly_counts, report_series, service_issue_types
+from reports.selectors.status import service_board, service_comments
 from reports.web.charts import chart_window, problem_rows, report_chart, share_rows
-from reports.web.history import chart_markers, history_days
+from reports.web.history import chart_markers
 from reports.web.probes import service_probe_rows
+from reports.web.service_history import service_history
 from reports.web.sparkline import sparkline
 from reports.web.verdict import service_verdict
 
@@ -110,18 +112,27 @@ def _render_service(request: HttpRequest, service: Service, *, form: ReportForm,
     now = timezone.now()
     # The last bucket is the current, partial quarter hour: the chart ends at "now".
     until = bucket_floor(now, CHART_BUCKET) + CHART_BUCKET
-    series = report_series(service=service, since=until - CHART_SPAN, until=until, size=CHART_BUCKET)
-    labels = {t.key: t.label for t in service.active_issue_types}  # type: ignore[attr-defined]  # prefetched by service_get
-    problems = problem_rows(service_problems(service=service, window_minutes=PROBLEMS_WINDOW_MINUTES), labels)
-    current = service_status(service=service)
-    probes = service_probe_rows(service=service, now=now)
-    outages = service_outages(service=service, since=now - dt.timedelta(days=HISTORY_DAYS), limit=HISTORY_READ)
-    open_outage = next((o for o in outages if o.status == OutageStatus.OPEN), None)
     minute = now.replace(second=0, microsecond=0)
-    countries = report_breakdown(service=service, since=minute - REGIONS_SPAN, until=minute + dt.timedelta(minutes=1))
+    active_types = service.active_issue_types  # type: ignore[attr-defined]  # prefetched by service_get
+    overview = service_overview(
+        service=service,
+        labels={t.pk: t.key for t in active_types},
+        now=now,
+        chart_since=until - CHART_SPAN,
+        chart_until=until,
+        chart_size=CHART_BUCKET,
+        regions_since=minute - REGIONS_SPAN,
+        regions_until=minute + dt.timedelta(minutes=1),
+        problems_minutes=PROBLEMS_WINDOW_MINUTES,
+    )
+    problems = problem_rows(overview.problems, {t.key: t.label for t in active_types})
+    current = overview.status
+    probes = service_probe_rows(service=service, now=now)
+    history = service_history(service=service, now=now, days=HISTORY_DAYS, limit=HISTORY_READ)
+    open_outage = history.open_outage
     context = {
         "service": service,
-        "counts": report_counts(service=service, now=now),
+        "counts": overview.counts,
         "current": current,
         "verdict": service_verdict(
             level=current.status,
@@ -132,18 +143,23 @@ def _render_service(request: HttpRequest, service: Service, *, form: ReportForm,
             outage_official=open_outage.official_confirmed if open_outage else False,
         ),
         "open_outage": open_outage,
-        "chart": report_chart(series, size=CHART_BUCKET),
+        "chart": report_chart(overview.series, size=CHART_BUCKET),
         "problems": problems,
         "problems_window": PROBLEMS_WINDOW_MINUTES,
         "probes": probes,
         "regions": share_rows(
-            {c.key or "??": c.count for c in countries.countries},
-            {c.key or "??": c.label for c in countries.countries},
+            {c.key or "??": c.count for c in overview.countries},
+            {c.key or "??": c.label for c in overview.countries},
             limit=COUNTRIES_SHOWN,
         ),
         "regions_hours": int(REGIONS_SPAN.total_seconds() // 3600),
-        "history": history_days(outages, today=now.date(), days=HISTORY_DAYS, now=now),
-        "outages": outages[:HISTORY_LISTED],
+        "history": history.days,
+        # The newest of them, listed in words, read whole.
+        "outages": (
+            service_outages(service=service, since=now - dt.timedelta(days=HISTORY_DAYS), limit=HISTORY_LISTED)
+            if history.outages
+            else []
+        ),
         "history_days": HISTORY_DAYS,
         "comments": service_comments(service=service)[:COMMENTS_SHOWN],
         "form": form,

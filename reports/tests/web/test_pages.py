@@ -25,11 +25,6 @@ pytestmark = pytest.mark.django_db
 T0 = dt.datetime(2026, 11, 20, 12, 0, tzinfo=dt.UTC)
 MINUTE = dt.timedelta(minutes=1)
 PAGE = "/s/tiktok-shop/"
-# The service page's reads (see reports.web.views._render_service): the service and its issue types (2),
-# report counts (3), the series (4), the status (2), the problems (5), probes (1, and 2 per probe),
-# outage history (1), the regions' breakdown (6), comments (1), the services it depends on and that
-# depend on it (2), and the official status page block (1 without a page, 2 with one: statuspages/templatetags).
-SERVICE_PAGE_QUERIES = 28
 
 
 def add_reports(service, start: dt.datetime, per_minute: list[int], issue_type: str = "payment", country: str = "DE"):
@@ -242,21 +237,6 @@ def test_only_the_five_latest_comments_are_shown(shop, visitor):
 
 
 # --- cost -----------------------------------------------------------------------------
-
-
-def test_service_page_queries_do_not_grow_with_outages_or_comments(shop, visitor, django_assert_max_num_queries):
-    now = spike_afternoon(shop)
-    file_report(shop, comment="one", now=now)
-    with django_assert_max_num_queries(SERVICE_PAGE_QUERIES):
-        get(visitor, PAGE, now)
-
-    for day in range(1, 16):
-        outage(shop, now - dt.timedelta(days=day), 30)
-    for i in range(10):
-        file_report(shop, comment=f"c{i}", client=ip_address(f"10.0.1.{i}"), now=now)
-    with django_assert_max_num_queries(SERVICE_PAGE_QUERIES):
-        html = get(visitor, PAGE, now)
-    assert len(set(re.findall(r"outages/\d+/", html))) == 16  # each listed (its start time and "Timeline" link to it)
 
 
 # --- home ------------------------------------------------------------------------------
