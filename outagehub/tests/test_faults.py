@@ -350,14 +350,19 @@ def _start_beat(topology: Topology, name: str = "beat") -> None:
     topology.start(name, "celery", "-A", "outagehub", "beat", "-l", "INFO", "--schedule", str(topology.tmp / name))
 
 
+def _start_all(topology: Topology) -> None:
+    """gunicorn, a Celery worker and beat (which schedules the write-behind drain), answering."""
+    _start_web(topology)
+    _start_worker(topology)
+    _start_beat(topology)
+    topology.wait_until("answer from gunicorn", STARTUP_SECONDS, topology.answers)
+
+
 def test_redis_stopped_mid_load_and_started_again_loses_and_doubles_no_report(tmp_path, own_postgres, own_redis):
     topology = _fault_env(tmp_path, own_postgres, own_redis)
     load = Load(topology, "redis fault")
     try:
-        _start_web(topology)
-        _start_worker(topology)
-        _start_beat(topology)  # it schedules the drain of write-behind intake (reports_drain)
-        topology.wait_until("answer from gunicorn", STARTUP_SECONDS, topology.answers)
+        _start_all(topology)
         load.send(40)
         assert load.taken == set(range(40)), load.answers
 
@@ -399,10 +404,7 @@ def test_postgres_restarted_mid_load_answers_503_never_500_and_recovers_without_
     topology = _fault_env(tmp_path, own_postgres, own_redis)
     load = Load(topology, "postgres fault")
     try:
-        _start_web(topology)
-        _start_worker(topology)
-        _start_beat(topology)
-        topology.wait_until("answer from gunicorn", STARTUP_SECONDS, topology.answers)
+        _start_all(topology)
         load.send(30)
         assert load.taken == set(range(30)), load.answers
         assert all(_get(topology, path)[0] == 200 for path in READS)
@@ -435,10 +437,7 @@ def test_a_worker_killed_mid_task_loses_and_doubles_nothing_and_detection_catche
     topology = _fault_env(tmp_path, own_postgres, own_redis, OUTAGEHUB_DETECTION_INTERVAL_SECONDS="2")
     load = Load(topology, "worker fault")
     try:
-        _start_web(topology)
-        _start_worker(topology)
-        _start_beat(topology)
-        topology.wait_until("answer from gunicorn", STARTUP_SECONDS, topology.answers)
+        _start_all(topology)
         load.send(30)
         ticked = "SELECT count(*) FROM reports_detectorstate WHERE last_minute IS NOT NULL"
         topology.wait_until("detection running", STARTUP_SECONDS, lambda: topology.sql(ticked)[0][0] >= 14)
