@@ -392,8 +392,7 @@ def main() -> int:
 
             print(f"bench: {time.monotonic() - started:4.0f}s soak", flush=True)
             procs.stop("web")
-            soak(plan, procs, redis, rate=max_rps / 2)
-            procs.gunicorn("web", "outagehub.wsgi:application", PORT, WORKERS)
+            soak(plan, procs, redis, rate=max_rps / 2)  # leaves its web process running, for the reads
         # Reads and detection measure this machine without background work competing.
         procs.stop("beat")
         procs.stop("worker")
@@ -404,6 +403,10 @@ def main() -> int:
         if "detection" in only:
             print(f"bench: {time.monotonic() - started:4.0f}s detection cost", flush=True)
             measure_detection(plan)
+    except BaseException:
+        print("\nbench: stopped by an error; the figures measured before it:", flush=True)
+        print_table(plan.figures)
+        raise
     finally:
         procs.stop_all()
         redis.stop()
