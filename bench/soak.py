@@ -69,7 +69,10 @@ def soak(plan: Plan, procs: Procs, redis: Redis, *, rate: float) -> None:
     procs.stop("worker", sig=signal.SIGKILL)  # a crash, not a shutdown: its batch must be redelivered
     worker = procs.celery_worker("worker")
     after_fault(time.monotonic())
-    worker_start = tree_rss_of(worker.pid)  # the new worker, warm by now
+    # The new worker's baseline once it has worked a while (drains every second): measured at once,
+    # it was a process still importing Django, and the end of the soak looked like 50x growth.
+    time.sleep(max(0.0, started + 2 * third - 60 - time.monotonic()))
+    worker_start = tree_rss_of(worker.pid)
     time.sleep(max(0.0, started + 2 * third - time.monotonic()))
     redis.restart()
     after_fault(time.monotonic())
