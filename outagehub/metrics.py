@@ -93,16 +93,20 @@ class IntakeMetricsMiddleware:
         response = self.get_response(request)
         channel = _intake_channel(request) if request.method == "POST" else None
         if channel is not None:
-            INTAKE_SECONDS.labels(channel=channel).observe(time.perf_counter() - started)
-            code = response.status_code
-            if code == 201:
-                REPORTS.labels(channel=channel, outcome="accepted", reason="").inc()
-            elif code == 202:
-                REPORTS.labels(channel=channel, outcome="queued", reason="database_down").inc()
-            elif code >= 400:
-                reason = REJECTED.get(code, "error" if code >= 500 else "client_error")
-                REPORTS.labels(channel=channel, outcome="rejected", reason=reason).inc()
+            intake_answered(channel=channel, status=response.status_code, seconds=time.perf_counter() - started)
         return response
+
+
+def intake_answered(*, channel: str, status: int, seconds: float) -> None:
+    """Count and time one answer of a report endpoint (this middleware, and the intake front before Django)."""
+    INTAKE_SECONDS.labels(channel=channel).observe(seconds)
+    if status == 201:
+        REPORTS.labels(channel=channel, outcome="accepted", reason="").inc()
+    elif status == 202:
+        REPORTS.labels(channel=channel, outcome="queued", reason="database_down").inc()
+    elif status >= 400:
+        reason = REJECTED.get(status, "error" if status >= 500 else "client_error")
+        REPORTS.labels(channel=channel, outcome="rejected", reason=reason).inc()
 
 
 def _intake_channel(request: HttpRequest) -> str | None:

@@ -17,10 +17,8 @@ embedded default goes the long way.
 from __future__ import annotations
 
 import io
-import re
 import time
 from collections.abc import Callable, Iterable
-from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -32,12 +30,10 @@ from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.security import SecurityMiddleware
 
 from outagehub import csp
-from outagehub.metrics import INTAKE_SECONDS, REPORTS
+from outagehub.metrics import intake_answered
 from reports.api.fastpath import report_post_fast
 from reports.intake import writebehind
-
-# The API's report endpoint (reports/api/urls.py: services/<slug:slug>/reports/ under /api/v1/).
-_REPORT_PATH = re.compile(r"^/api/v1/services/([-a-zA-Z0-9_]+)/reports/$")
+from reports.intake.gate import REPORT_PATH
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
@@ -69,16 +65,6 @@ def _shaped_headers(request: WSGIRequest, response: HttpResponse) -> list[tuple[
     return headers
 
 
-_SECONDS = INTAKE_SECONDS.labels(channel="api")
-
-
-@cache
-def _metric(status: int) -> Any:
-    if status == 201:
-        return REPORTS.labels(channel="api", outcome="accepted", reason="")
-    return REPORTS.labels(channel="api", outcome="queued", reason="database_down")  # 202
-
-
 class ReportFront:
     """WSGI middleware: answers a plain report POST itself, hands every other request to `app`."""
 
@@ -87,7 +73,7 @@ class ReportFront:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") == "POST" and writebehind.enabled():
-            match = _REPORT_PATH.match(environ.get("PATH_INFO", ""))
+            match = REPORT_PATH.match(environ.get("PATH_INFO", ""))
             if match is not None:
                 answer = self._answer(environ, start_response, match.group(1))
                 if answer is not None:
@@ -112,9 +98,7 @@ class ReportFront:
         body = response.content
         headers = [*_shaped_headers(request, response), ("Content-Length", str(len(body)))]  # CommonMiddleware's
         start_response(f"{response.status_code} {response.reason_phrase}", headers)
-        # What IntakeMetricsMiddleware counts for the answers that pass through Django.
-        _metric(response.status_code).inc()
-        _SECONDS.observe(time.perf_counter() - started)
+        intake_answered(channel="api", status=response.status_code, seconds=time.perf_counter() - started)
         return [body]
 
     @staticmethod

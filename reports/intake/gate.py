@@ -13,7 +13,7 @@ from outagehub.api.errors import error_body
 from reports.intake.throttles import FLOOD_GATE, ReportRateThrottle
 
 # The API's report endpoint; the web form answers a refusal with the whole page, so its view checks.
-_REPORT_PATH = re.compile(r"^/api/v1/services/[^/]+/reports/$")
+REPORT_PATH = re.compile(r"^/api/v1/services/([^/]+)/reports/$")  # group 1: the service's slug
 
 
 class ReportFloodGateMiddleware:
@@ -26,7 +26,7 @@ class ReportFloodGateMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.method == "POST" and _REPORT_PATH.match(request.path_info):
+        if request.method == "POST" and REPORT_PATH.match(request.path_info):
             keys = [limit.key for limit in ReportRateThrottle().limits(request)]
             wait = FLOOD_GATE.wait(keys, time.time())
             if wait > 0:
