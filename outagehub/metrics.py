@@ -25,6 +25,7 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from django.apps import apps
 from django.conf import settings
@@ -77,9 +78,24 @@ REJECTED = {
 }
 
 
+_children: dict[tuple[object, ...], Any] = {}
+
+
+def _labelled(metric: Any, *values: str) -> Any:
+    """`metric.labels(*values)`, kept: prometheus-client takes a lock and checks the values on every
+    call, which cost the report path more than the count itself. The label values come from small
+    fixed sets (channels, outcomes, reasons), so this stays small.
+    """
+    key = (metric, *values)
+    child = _children.get(key)
+    if child is None:
+        child = _children[key] = metric.labels(*values)
+    return child
+
+
 def report_counted(*, channel: str, counted: bool, reason: str | None = None) -> None:
     """Note whether an accepted report entered the counts (one line in the intake views)."""
-    REPORTS_COUNTED.labels(channel=channel, counted=str(counted).lower(), reason=reason or "").inc()
+    _labelled(REPORTS_COUNTED, channel, "true" if counted else "false", reason or "").inc()
 
 
 class IntakeMetricsMiddleware:
@@ -99,14 +115,14 @@ class IntakeMetricsMiddleware:
 
 def intake_answered(*, channel: str, status: int, seconds: float) -> None:
     """Count and time one answer of a report endpoint (this middleware, and the intake front before Django)."""
-    INTAKE_SECONDS.labels(channel=channel).observe(seconds)
+    _labelled(INTAKE_SECONDS, channel).observe(seconds)
     if status == 201:
-        REPORTS.labels(channel=channel, outcome="accepted", reason="").inc()
+        _labelled(REPORTS, channel, "accepted", "").inc()
     elif status == 202:
-        REPORTS.labels(channel=channel, outcome="queued", reason="database_down").inc()
+        _labelled(REPORTS, channel, "queued", "database_down").inc()
     elif status >= 400:
         reason = REJECTED.get(status, "error" if status >= 500 else "client_error")
-        REPORTS.labels(channel=channel, outcome="rejected", reason=reason).inc()
+        _labelled(REPORTS, channel, "rejected", reason).inc()
 
 
 def _intake_channel(request: HttpRequest) -> str | None:

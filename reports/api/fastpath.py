@@ -14,10 +14,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
+from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
+from django.utils.http import parse_header_parameters
 
 from catalog.models import Service
 from outagehub.metrics import report_counted
@@ -35,6 +38,7 @@ LIMITS = {"issue_type": 32, "comment": COMMENT_MAX_LENGTH, "country": 64}
 # Headers that change the answer (authentication, negotiation): with them, the long way.
 DETOURS = ("HTTP_AUTHORIZATION", "HTTP_X_API_KEY")
 JSON_ACCEPTS = frozenset({"", "*/*", "application/json", "application/*"})
+ALLOW = "POST, OPTIONS"  # the view's methods, as DRF's answer names them
 
 
 def _time(value: dt.datetime | None) -> str | None:
@@ -63,24 +67,36 @@ def queued_body(slug: str, draft: ReportDraft) -> dict[str, Any]:
     return {"service": slug, "issue_type": draft.issue_type, "queued": True, "created_at": _time(draft.created_at)}
 
 
-def _fields(request: HttpRequest) -> dict[str, str] | None:
-    """The report's fields if the request is a plain, valid report body; None for anything else."""
-    meta = request.META
-    if request.GET or any(name in meta for name in DETOURS):
+@lru_cache(maxsize=64)
+def _is_json_utf8(content_type: str) -> bool:
+    """As Django reads request.content_type and its charset; kept per header value (a few in practice)."""
+    media_type, params = parse_header_parameters(content_type)
+    return media_type == "application/json" and params.get("charset", "utf-8").lower() in {"utf-8", "utf8"}
+
+
+def plain_length(meta: Mapping[str, Any]) -> int | None:
+    """The body's length if the request's headers are those of a plain report; None for anything else.
+
+    Reads only headers (META, or a WSGI environ: the same keys), so a caller decides before
+    reading the body.
+    """
+    if meta.get("QUERY_STRING") or any(name in meta for name in DETOURS):
         return None
     if meta.get("HTTP_ACCEPT", "").strip() not in JSON_ACCEPTS:
         return None
-    charset = (request.content_params or {}).get("charset", "utf-8").lower()
-    if request.content_type != "application/json" or charset not in {"utf-8", "utf8"}:
+    if not _is_json_utf8(meta.get("CONTENT_TYPE", "")) or "HTTP_TRANSFER_ENCODING" in meta:
         return None
     try:
         length = int(meta.get("CONTENT_LENGTH") or 0)
     except ValueError:
         return None
-    if not 0 < length <= MAX_BODY or "HTTP_TRANSFER_ENCODING" in meta:
-        return None
+    return length if 0 < length <= MAX_BODY else None
+
+
+def body_fields(body: bytes) -> dict[str, str] | None:
+    """The report's fields if `body` is a plain, valid report; None for anything else."""
     try:
-        data = json.loads(request.body)
+        data = json.loads(body)
     except (ValueError, RecursionError):  # a body nested too deeply: the long way says so
         return None
     if not isinstance(data, dict) or not data.keys() <= FIELDS or "issue_type" not in data:
@@ -101,66 +117,79 @@ def _fields(request: HttpRequest) -> dict[str, str] | None:
     return fields if fields["issue_type"] else None
 
 
-def _json(body: dict[str, Any], status: int) -> HttpResponse:
+def _json(body: dict[str, Any]) -> bytes:
     # As DRF's JSONRenderer writes it: compact, UTF-8, with U+2028/2029 escaped for script contexts.
     text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
-    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
-    response = HttpResponse(text.encode(), status=status, content_type="application/json")
-    response["Allow"] = "POST, OPTIONS"
-    return response
+    return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").encode()
 
 
 def report_post_fast(request: HttpRequest, slug: str) -> HttpResponse | None:
     """File a report and answer it, or None when the DRF view must answer (nothing was stored then)."""
-    fields = _fields(request)
+    if plain_length(request.META) is None:
+        return None
+    fields = body_fields(request.body)
     if fields is None:
         return None
-    ip = client_ip(request.META)
     if writebehind.enabled():
-        result = _take_limited(request, slug, fields, ip)
-        if result is None:
-            return None
+        answer = report_take_answer(request.META, fields, slug)
     else:
-        if not ReportRateThrottle().allow_request(request, None):
-            return None  # over the limit: the long way answers the 429 (a refusal reserves nothing)
-        try:
-            result = _submit(request, slug, fields, ip)
-        except (Service.DoesNotExist, ValidationError, IntakeUnavailable):
-            # Refused, nothing stored: give back the place the check reserved, and the long way
-            # (which checks the limit again) answers with its error body.
-            release_request(request)
-            return None
-        # Taken: the place the check reserved stays taken (only reports taken count against the limit).
-    if isinstance(result, ReportDraft):
-        return _json(queued_body(slug, result), 202)
-    report_counted(channel="api", counted=result.counted, reason=result.not_counted_reason)
-    return _json(report_body(result), 201)
+        answer = _create_answer(request, fields, slug)
+    if answer is None:
+        return None
+    status, content = answer
+    response = HttpResponse(content, status=status, content_type="application/json")
+    response["Allow"] = ALLOW
+    return response
 
 
-def _take_limited(
-    request: HttpRequest, slug: str, fields: dict[str, str], ip: IPAddress | None
-) -> Report | ReportDraft | None:
+def _create_answer(request: HttpRequest, fields: dict[str, str], slug: str) -> tuple[int, bytes] | None:
+    """Without write-behind: the throttle, then the report stored at once (or deferred to the broker)."""
+    if not ReportRateThrottle().allow_request(request, None):
+        return None  # over the limit: the long way answers the 429 (a refusal reserves nothing)
+    meta = request.META
+    try:
+        result = _submit(meta, slug, fields, client_ip(meta))
+    except (Service.DoesNotExist, ValidationError, IntakeUnavailable):
+        # Refused, nothing stored: give back the place the check reserved, and the long way
+        # (which checks the limit again) answers with its error body.
+        release_request(request)
+        return None
+    # Taken: the place the check reserved stays taken (only reports taken count against the limit).
+    return _answer_of(slug, result)
+
+
+def report_take_answer(meta: Mapping[str, Any], fields: dict[str, str], slug: str) -> tuple[int, bytes] | None:
     """Write-behind: the rate limits are taken in the script that claims the cooldown and queues the report.
 
     One Redis round trip for the whole decision, and the limits are only ever taken by a report
-    that is taken. None when the long way must answer: refused by a limit (just now, or moments
-    ago: the flood gate then answers it at once), or an error it names.
+    that is taken. Returns the answer's status and body, or None when the long way must answer:
+    refused by a limit (just now, or moments ago: the flood gate then answers it at once), or
+    an error it names.
     """
+    ip = client_ip(meta)
     now = time.time()
     limits = report_limits(ip)
     if FLOOD_GATE.wait([limit.key for limit in limits], now) > 0:
         return None
     try:
-        return _submit(request, slug, fields, ip, limits=limits)
+        result = _submit(meta, slug, fields, ip, limits=limits)
     except RateLimited as exc:
         FLOOD_GATE.block(exc.refusal.limit.key, now + exc.refusal.wait(now))
         return None
     except (Service.DoesNotExist, ValidationError, IntakeUnavailable):
         return None
+    return _answer_of(slug, result)
+
+
+def _answer_of(slug: str, result: Report | ReportDraft) -> tuple[int, bytes]:
+    if isinstance(result, ReportDraft):
+        return 202, _json(queued_body(slug, result))
+    report_counted(channel="api", counted=result.counted, reason=result.not_counted_reason)
+    return 201, _json(report_body(result))
 
 
 def _submit(
-    request: HttpRequest,
+    meta: Mapping[str, Any],
     slug: str,
     fields: dict[str, str],
     ip: IPAddress | None,
@@ -174,6 +203,6 @@ def _submit(
         country=fields.get("country", ""),
         channel=Channel.API,
         client=ip,
-        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        user_agent=meta.get("HTTP_USER_AGENT", ""),
         limits=limits,
     )

@@ -22,16 +22,18 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
-from django.core import signals
 from django.core.exceptions import DisallowedHost
 from django.core.handlers.wsgi import WSGIRequest
+from django.core.signals import setting_changed
+from django.db import close_old_connections
+from django.dispatch import receiver
 from django.http import HttpResponse
 from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.security import SecurityMiddleware
 
 from outagehub import csp
 from outagehub.metrics import intake_answered
-from reports.api.fastpath import report_post_fast
+from reports.api.fastpath import ALLOW, body_fields, plain_length, report_take_answer
 from reports.intake import writebehind
 from reports.intake.gate import REPORT_PATH
 
@@ -42,19 +44,68 @@ def _passthrough(request: Any) -> Any:
     raise AssertionError("the front's middlewares only shape responses")  # pragma: no cover
 
 
+# What the front learnt once and reuses; forgotten when a setting changes (tests, never in service).
 _headers: dict[tuple[int, bool], list[tuple[str, str]]] = {}
+_verdicts: dict[tuple[Any, ...], bool | None] = {}
+_VERDICTS_MAX = 1024  # distinct Host (and proxy) header combinations remembered; hostile ones can't grow it
+# Every WSGI variable Django reads to find the host and the scheme (get_host, is_secure).
+_HOST_KEYS = (
+    "HTTP_X_FORWARDED_HOST",
+    "HTTP_X_FORWARDED_PORT",
+    "HTTP_HOST",
+    "SERVER_NAME",
+    "SERVER_PORT",
+    "wsgi.url_scheme",
+)
+_STATUS = {201: "201 Created", 202: "202 Accepted"}
 
 
-def _shaped_headers(request: WSGIRequest, response: HttpResponse) -> list[tuple[str, str]]:
+@receiver(setting_changed)
+def _forget(**kwargs: Any) -> None:
+    _headers.clear()
+    _verdicts.clear()
+
+
+def _verdict(environ: dict[str, Any]) -> bool | None:
+    """Whether the request is over HTTPS, or None when Django must answer it: a Host not allowed (400)
+    or a plain-HTTP request the SSL redirect must answer.
+
+    Decided by Django's own request code, once per distinct set of the headers it reads for this.
+    """
+    proxy = settings.SECURE_PROXY_SSL_HEADER
+    key = (*(environ.get(name) for name in _HOST_KEYS), environ.get(proxy[0]) if proxy else None)
+    try:
+        return _verdicts[key]
+    except KeyError:
+        pass
+    request = WSGIRequest(environ)  # reads no body
+    verdict: bool | None
+    try:
+        request.get_host()
+    except DisallowedHost:
+        verdict = None
+    else:
+        secure = request.is_secure()
+        verdict = None if settings.SECURE_SSL_REDIRECT and not secure else secure
+    if len(_verdicts) >= _VERDICTS_MAX:
+        _verdicts.clear()
+    _verdicts[key] = verdict
+    return verdict
+
+
+def _shaped_headers(environ: dict[str, Any], status: int, secure: bool) -> list[tuple[str, str]]:
     """The answer's headers with those the middlewares add (settings.MIDDLEWARE), less Content-Length.
 
     Built once per status and scheme by the middlewares' own response code (their headers do not
     depend on anything else for this answer), then reused: setting them on every response cost
     more than taking the report.
     """
-    key = (response.status_code, request.is_secure())
+    key = (status, secure)
     headers = _headers.get(key)
     if headers is None:
+        request = WSGIRequest(environ)
+        response = HttpResponse(status=status, content_type="application/json")
+        response["Allow"] = ALLOW
         XFrameOptionsMiddleware(_passthrough).process_response(request, response)
         policy = csp.csp_header(settings.CSP_DIRECTIVES)
         if policy:
@@ -80,33 +131,31 @@ class ReportFront:
                     return answer
         return self.app(environ, start_response)
 
-    def _answer(self, environ: dict[str, Any], start_response: Callable[..., Any], slug: str) -> Iterable[bytes] | None:
-        started = time.perf_counter()
-        # As Django's WSGIHandler: request_started lets Django recycle stale database connections
-        # (a report may need one: ids reserved a block at a time, or Redis down), request_finished
-        # below closes what must not outlive the request.
-        signals.request_started.send(sender=self.__class__, environ=environ)
-        try:
-            request = WSGIRequest(environ)
-            response = self._response(request, slug)
-            if response is None:
-                if hasattr(request, "_body"):  # read: Django answers it from the start, give the body back
-                    environ["wsgi.input"] = io.BytesIO(request._body)
-                return None
-        finally:
-            signals.request_finished.send(sender=self.__class__)
-        body = response.content
-        headers = [*_shaped_headers(request, response), ("Content-Length", str(len(body)))]  # CommonMiddleware's
-        start_response(f"{response.status_code} {response.reason_phrase}", headers)
-        intake_answered(channel="api", status=response.status_code, seconds=time.perf_counter() - started)
-        return [body]
-
     @staticmethod
-    def _response(request: WSGIRequest, slug: str) -> HttpResponse | None:
-        try:
-            request.get_host()  # a Host not allowed: Django's 400
-        except DisallowedHost:
+    def _answer(environ: dict[str, Any], start_response: Callable[..., Any], slug: str) -> Iterable[bytes] | None:
+        started = time.perf_counter()
+        length = plain_length(environ)
+        if length is None:
             return None
-        if settings.SECURE_SSL_REDIRECT and not request.is_secure():
-            return None  # SecurityMiddleware's redirect
-        return report_post_fast(request, slug)
+        secure = _verdict(environ)
+        if secure is None:
+            return None
+        body = environ["wsgi.input"].read(length)
+        fields = body_fields(body)
+        try:
+            answer = None if fields is None else report_take_answer(environ, fields, slug)
+        finally:
+            # As Django's request_finished does: a database connection this report opened (ids are
+            # reserved a block at a time; Redis down stores at once) is closed or kept by
+            # CONN_MAX_AGE, and one broken by a database restart is dropped. Only the database:
+            # the front touches no cache, and it opened none.
+            close_old_connections()
+        if answer is None:
+            environ["wsgi.input"] = io.BytesIO(body)  # Django answers it from the start: give the body back
+            return None
+        status, content = answer
+        start_response(
+            _STATUS[status], [*_shaped_headers(environ, status, secure), ("Content-Length", str(len(content)))]
+        )
+        intake_answered(channel="api", status=status, seconds=time.perf_counter() - started)
+        return [content]

@@ -233,8 +233,20 @@ def network_slot_hashes(ip: IPAddress | None, now: dt.datetime, slots: int) -> l
     network = client_network(ip)
     if network is None:
         return []
-    salt = daily_salt(now.astimezone(dt.UTC).date())
-    return [_hmac_hex(salt, f"network-slot\n{network}\n{i}".encode()) for i in range(slots)]
+    return list(_network_slots(daily_salt(now.astimezone(dt.UTC).date()), network, slots))
+
+
+# Kept per network: in a flood many reports come from one network (a carrier's NAT, an office),
+# and these hashes cost more than the rest of a report's identity. Keyed by the salt or secret
+# too, so a new day or a new secret never finds an old value.
+@lru_cache(maxsize=4096)
+def _network_slots(salt: bytes, network: str, slots: int) -> tuple[str, ...]:
+    return tuple(_hmac_hex(salt, f"network-slot\n{network}\n{i}".encode()) for i in range(slots))
+
+
+@lru_cache(maxsize=4096)
+def _network_key(secret: str, network: str) -> str:
+    return _hmac_hex(secret.encode(), f"ratelimit-network:{network}".encode())[:32]
 
 
 def network_key(ip: IPAddress | None) -> str | None:
@@ -242,5 +254,4 @@ def network_key(ip: IPAddress | None) -> str | None:
     network = client_network(ip)
     if network is None:
         return None
-    secret = settings.OUTAGEHUB_REPORTER_SALT_SECRET.encode()
-    return _hmac_hex(secret, f"ratelimit-network:{network}".encode())[:32]
+    return _network_key(settings.OUTAGEHUB_REPORTER_SALT_SECRET, network)

@@ -8,6 +8,7 @@ report instead of two, and no window between the limit check and the report bein
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 # Where the report limits live when they share the write-behind intake's Redis (writebehind.py):
@@ -15,6 +16,7 @@ _PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 INTAKE_KEY_PREFIX = "outagehub:rl:"
 
 
+@lru_cache(maxsize=64)
 def parse_rate(rate: str) -> tuple[int, int]:
     """`"10/min"` -> (10, 60): requests per period in seconds (settings validate the format at start)."""
     count, period = rate.split("/")

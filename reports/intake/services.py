@@ -362,16 +362,15 @@ def report_take(
         country=country,
         now=now,
     )
-    report = Report(
-        id=writebehind.report_id_next(),
+    report = writebehind.report_new(  # counted: decided in Redis, below
         service=entry.service,
         issue_type=issue_type,
+        id=writebehind.report_id_next(),
         created_at=draft.created_at,
         comment=draft.comment,
         country=draft.country,
         channel=draft.channel,
         comment_state=draft.comment_state,
-        counted=False,  # decided in Redis, below
     )
     try:
         verdict = writebehind.report_append(

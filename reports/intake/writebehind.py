@@ -31,6 +31,7 @@ synchronous path, and from there to the broker deferral.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import logging
 import os
@@ -39,13 +40,14 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import redis
 from django.conf import settings
 from django.db import connection, transaction
 
-from catalog.models import IssueType
+from catalog.models import IssueType, Service
 from reports.intake.limits import INTAKE_KEY_PREFIX, RESERVE_LUA, Limit, RateLimited, Refusal, limit_args
 from reports.models import NotCountedReason, Report
 
@@ -54,7 +56,7 @@ logger = logging.getLogger(__name__)
 STREAM = "outagehub:intake"
 GROUP = "persist"
 KEY_PREFIX = "outagehub:cooldown:"
-ID_BLOCK = 200  # ids reserved per database round trip
+ID_BLOCK = 1000  # ids reserved per database round trip (a process that stops leaves a gap: harmless)
 CLAIM_IDLE_MS = 30_000  # entries a consumer read but did not acknowledge for this long are taken over
 BATCH = 1000  # entries per INSERT
 
@@ -133,12 +135,46 @@ def client() -> Any:
     return cached
 
 
-def _script() -> Any:
-    cached = getattr(_local, "script", None)
-    if cached is None or getattr(_local, "script_client", None) is not client():
-        cached = client().register_script(_CLAIM_AND_APPEND)
-        _local.script, _local.script_client = cached, client()
-    return cached
+_CLAIM_AND_APPEND_SHA = hashlib.sha1(_CLAIM_AND_APPEND.encode()).hexdigest()  # noqa: S324 - Redis names scripts so
+
+
+def _connection() -> Any:
+    """This thread's own connection to the intake Redis, for the report script (see _claim_and_append).
+
+    A new one after a fork (a child must never share its parent's socket) or a change of URL.
+    """
+    r = client()
+    conn = getattr(_local, "conn", None)
+    if conn is None or _local.conn_pid != os.getpid() or _local.conn_client is not r:
+        pool = r.connection_pool
+        conn = pool.connection_class(**pool.connection_kwargs)
+        _local.conn, _local.conn_pid, _local.conn_client = conn, os.getpid(), r
+    return conn
+
+
+def _claim_and_append(keys: list[str], args: list[Any]) -> Any:
+    """Run the report script: one request and its reply on this thread's connection.
+
+    Not through redis-py's command machinery: its pool, retries and per-command observability
+    cost each report more CPU than the round trip itself. Nothing is retried here: on any error
+    the caller stores the report another way, under the same id, so a script that did run
+    before the error still leaves the report stored once.
+    """
+    conn = _connection()
+    for attempt in (1, 2):
+        try:
+            conn.send_command("EVALSHA", _CLAIM_AND_APPEND_SHA, len(keys), *keys, *args)
+            return conn.read_response()
+        except redis.exceptions.NoScriptError:
+            if attempt == 2:
+                raise
+            client().script_load(_CLAIM_AND_APPEND)  # a Redis started afresh knows no scripts yet
+        except redis.ResponseError:
+            raise  # the server answered: the connection is fine
+        except BaseException:
+            conn.disconnect()  # a reply may be half read: never reuse the socket
+            raise
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def report_id_next() -> int:
@@ -161,6 +197,27 @@ class Verdict:
     counts_again_at: dt.datetime | None
 
 
+@lru_cache(maxsize=1)
+def _concrete() -> tuple[tuple[str, str, bool, Any], ...]:
+    """(attname, column, is a datetime, field) of every concrete Report field, in model order."""
+    return tuple(
+        (f.attname, str(f.column), f.get_internal_type() == "DateTimeField", f) for f in Report._meta.concrete_fields
+    )
+
+
+def report_new(*, service: Service, issue_type: IssueType, **values: Any) -> Report:
+    """An unsaved Report of `service` and `issue_type`, not counted; `values` by attname, the rest defaults.
+
+    Built as Django builds a row read from the database, one value per field in order: with
+    keyword arguments Model.__init__ cost more than deciding the report.
+    """
+    values.update(service_id=service.pk, issue_type_id=issue_type.pk, counted=False)
+    report = Report(*(values[name] if name in values else field.get_default() for name, _, _, field in _concrete()))
+    Report.service.field.set_cached_value(report, service)
+    Report.issue_type.field.set_cached_value(report, issue_type)
+    return report
+
+
 def row_of(report: Report) -> dict[str, Any]:
     """Every column of an unsaved report as JSON values (`counted` is decided in Redis).
 
@@ -168,9 +225,9 @@ def row_of(report: Report) -> dict[str, Any]:
     carried through the stream without touching this module.
     """
     row: dict[str, Any] = {}
-    for f in Report._meta.concrete_fields:
-        value = getattr(report, f.attname)
-        row[str(f.column)] = value.astimezone(dt.UTC).isoformat() if isinstance(value, dt.datetime) else value
+    for name, column, is_time, _ in _concrete():
+        value = getattr(report, name)
+        row[column] = value.astimezone(dt.UTC).isoformat() if is_time and value is not None else value
     row.pop("counted", None)
     return row
 
@@ -207,7 +264,7 @@ def report_append(
     counts = [len(reporter_hashes) - 1, len(address_slots), len(network_slots), len(limits)]
     args = [cooldown_ms, *counts, repr(now), f"{now!r}:{report.pk}", *limit_args(limits)]
     args += ["row", json.dumps(row_of(report), separators=(",", ":"))]
-    counted, reason, wait_ms = _script()(keys=keys, args=args)
+    counted, reason, wait_ms = _claim_and_append(keys, args)
     if counted == -1:
         raise RateLimited(Refusal(limits[int(reason) - 1], float(wait_ms)))
     if counted:
@@ -250,6 +307,13 @@ def _batches(r: Any, consumer: str, count: int) -> Iterator[list[tuple[bytes, di
         if not fresh or not fresh[0][1]:
             return
         yield fresh[0][1]
+        if len(fresh[0][1]) < count:
+            # Caught up with the stream. Chasing its tail would write a handful of reports per
+            # batch, and a batch's fixed cost (a transaction, two statements, an acknowledgement)
+            # paid per handful cost several times what the web process spent taking them, on
+            # the CPU the web process needs in a flood. The next drain, a second later, takes
+            # what arrived meanwhile in one batch.
+            return
 
 
 def _columns() -> list[tuple[str, Any]]:
