@@ -235,3 +235,23 @@ def test_without_write_behind_every_request_goes_to_django(apps, settings):
     settings.OUTAGEHUB_INTAKE_WRITE_BEHIND = False
     assert call(app)[0] == 201
     assert django.seen == [PATH]
+
+
+def test_a_host_the_front_has_let_through_is_refused_once_the_allowed_hosts_change(apps, settings):
+    # The front decides Host and scheme once per set of those headers; a changed setting forgets it.
+    settings.ALLOWED_HOSTS = ["testserver", "old.example"]
+    app, django = apps
+    assert call(app, host="old.example")[0] == 201 and django.seen == []
+    settings.ALLOWED_HOSTS = ["testserver"]
+    assert call(app, host="old.example")[0] == 400
+    assert django.seen == [PATH]
+
+
+def test_plain_http_is_left_to_the_ssl_redirect_and_https_is_answered(settings):
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.SECURE_SSL_REDIRECT = True
+    app, django = make_apps()
+    assert call(app, headers={"HTTP_X_FORWARDED_PROTO": "https"})[0] == 201 and django.seen == []
+    status, headers, _ = call(app, headers={"HTTP_X_FORWARDED_PROTO": "http"})
+    assert status == 301 and headers["Location"].startswith("https://")
+    assert django.seen == [PATH]

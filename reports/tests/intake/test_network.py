@@ -46,6 +46,19 @@ def test_network_keys_and_slots_hold_no_address():
     assert not any("81.2.69" in value for value in [key, *slots])
 
 
+def test_network_hashes_kept_per_network_still_follow_the_day_and_the_secret(settings):
+    # They are computed once per network and reused; a new day or a new secret must give new ones.
+    address = ip("81.2.69.142")
+    today = network_slot_hashes(address, NOON, 3)
+    assert network_slot_hashes(ip("81.2.69.7"), NOON, 3) == today
+    assert network_slot_hashes(address, NOON, 2) == today[:2]
+    assert set(network_slot_hashes(address, NOON + dt.timedelta(days=1), 3)).isdisjoint(today)
+    key = network_key(address)
+    settings.OUTAGEHUB_REPORTER_SALT_SECRET = "another secret, another set of keys" + "x" * 20
+    assert network_key(address) != key
+    assert set(network_slot_hashes(address, NOON, 3)).isdisjoint(today)
+
+
 def test_addresses_of_one_network_count_as_at_most_the_cap_then_are_flagged(settings):
     settings.OUTAGEHUB_REPORTERS_PER_NETWORK = 3
     shop = make_service()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import json
 
 import pytest
@@ -176,3 +177,48 @@ def test_a_held_comment_stays_held_through_the_stream():
     writebehind.reports_drain()
     assert comment_state_for(comment) == "pending"  # held by the link filter
     assert Report.objects.get(pk=report.pk).comment_state == "pending"
+
+
+def test_a_drain_that_has_caught_up_leaves_later_arrivals_to_the_next_drain(monkeypatch):
+    # Chasing the stream's tail in a flood wrote a handful of reports per batch, each batch paying
+    # a transaction and two statements: the drain stops once a read comes back short.
+    make_service()
+    for n in range(3):
+        submit(client=ipaddress.ip_address(f"81.2.69.{n + 1}"))
+    insert = writebehind._insert
+    arrived: list[Report] = []
+
+    def insert_while_one_more_arrives(rows):
+        if not arrived:
+            arrived.append(submit(client=ipaddress.ip_address("81.2.69.99")))
+        return insert(rows)
+
+    monkeypatch.setattr(writebehind, "_insert", insert_while_one_more_arrives)
+    assert writebehind.reports_drain(batch=10) == 3
+    assert writebehind.backlog() == 1  # the late one waits for the next drain...
+    assert writebehind.reports_drain(batch=10) == 1  # ...which stores it
+    assert Report.objects.filter(pk=arrived[0].pk).exists()
+
+
+def test_a_full_batch_is_followed_by_the_next_one_in_the_same_drain():
+    make_service()
+    for n in range(5):
+        submit(client=ipaddress.ip_address(f"81.2.69.{n + 1}"))
+    assert writebehind.reports_drain(batch=2) == 5  # 2 + 2 + 1: a full read means more may wait
+    assert writebehind.backlog() == 0
+
+
+def test_reports_are_taken_again_after_redis_forgets_its_scripts_and_its_connections(write_behind):
+    # A Redis restarted knows no scripts and has dropped every connection: the first report after
+    # it is stored another way, the ones after go through Redis again; each is stored once.
+    make_service()
+    assert submit(client=ipaddress.ip_address("81.2.1.1")).counted
+    write_behind.script_flush()
+    assert submit(client=ipaddress.ip_address("81.2.2.1")).counted  # the script is loaded again
+    write_behind.client_kill_filter(_type="normal", skipme=True)
+    taken = [submit(client=ipaddress.ip_address(f"81.2.{n}.1")) for n in (3, 4, 5)]  # one per network
+    assert all(report.counted for report in taken)
+    assert writebehind.backlog() >= 2  # after the first, through Redis again
+    writebehind.reports_drain()
+    assert Report.objects.count() == 5
+    assert set(Report.objects.values_list("pk", flat=True)) >= {report.pk for report in taken}
