@@ -30,6 +30,16 @@ class WrkResult:
     def accepted(self) -> int:
         return self.requests - self.non_2xx
 
+    @classmethod
+    def total(cls, runs: list[WrkResult]) -> WrkResult:
+        """Several runs as one: their requests over their seconds, their errors added up."""
+        return cls(
+            requests=sum(r.requests for r in runs),
+            seconds=sum(r.seconds for r in runs),
+            non_2xx=sum(r.non_2xx for r in runs),
+            socket_errors=sum(r.socket_errors for r in runs),
+        )
+
 
 def wrk(
     port: int, *, seconds: float, slug: str, connections: int = 16, threads: int = 2, rate: float = 0, tag: int = 0
