@@ -35,6 +35,7 @@ from django.db.models import (
 from django.db.models.functions import Cast, Substr, TruncDay, TruncHour, TruncMinute
 
 from catalog.models import IssueType, Service
+from outagehub.memo import memo_key, memoized
 from outagehub.timebuckets import DAY, EPOCH, HOUR, MINUTE, bucket_floor, bucket_starts, rolled_split
 from probes.models import ProbeEvent
 from reports.detection.detector import bands
@@ -104,6 +105,9 @@ def _counted_reports(service: Service, since: dt.datetime, until: dt.datetime) -
 
 # --- the report series -------------------------------------------------------------
 
+SERIES_MEMO_SECONDS = 120  # an unused memo goes after this; a new rolled-up minute is a new key anyway
+SERIES_MEMO_VERSION = 1  # bump when what is memoized changes shape
+
 
 @dataclass(frozen=True)
 class SeriesBucket:
@@ -139,14 +143,28 @@ def report_series(
     multiple of an hour: its counts come from the hourly rollups.
     """
     rolled = rolled_until(service=service)
+    starts = bucket_starts(since, until, size)
     if country is not None:
         counts = _country_counts(service, since, until, size, country, rolled)
-    else:
-        counts = _minute_counts(service, since, until, size, issue_type, rolled)
-    starts = bucket_starts(since, until, size)
-    if issue_type is not None or country is not None:
         return [SeriesBucket(start, counts.get(start, 0)) for start in starts]
-    baseline = series_baseline(service=service, since=since, until=rolled_split(since, until, rolled), size=size)
+    split = rolled_split(since, until, rolled)
+
+    def from_rollups() -> tuple[dict[dt.datetime, int], dict[dt.datetime, SeriesBaseline] | None]:
+        counts = dict(rolled_counts(service=service, since=since, until=split, size=size, issue_type=issue_type))
+        if issue_type is not None:
+            return counts, None
+        return counts, series_baseline(service=service, since=since, until=split, size=size)
+
+    # What the rollups say changes only when the detector rolls up another minute: memoized under
+    # that minute (as the service page's, selectors/overview.py), the minutes after it read live.
+    issue = issue_type.pk if issue_type is not None else None
+    key = memo_key("series", SERIES_MEMO_VERSION, service.pk, rolled, since, split, size, issue)
+    rolled_part, baseline = memoized(key, from_rollups, timeout=SERIES_MEMO_SECONDS)
+    counts = defaultdict(int, rolled_part)
+    for start, n in raw_counts(service=service, since=split, until=until, size=size, issue_type=issue_type).items():
+        counts[start] += n
+    if baseline is None:
+        return [SeriesBucket(start, counts.get(start, 0)) for start in starts]
     return series_buckets(starts, size, counts, baseline)
 
 
@@ -174,21 +192,6 @@ def _series_bucket(
     band = bucket_bands.get(start)
     expected = round(b.expected, 3) if band is not None else None
     return SeriesBucket(start, count, expected, band, _LEVEL_OF_RANK[b.rank])
-
-
-def _minute_counts(
-    service: Service,
-    since: dt.datetime,
-    until: dt.datetime,
-    size: dt.timedelta,
-    issue_type: IssueType | None,
-    rolled: dt.datetime | None,
-) -> dict[dt.datetime, int]:
-    split = rolled_split(since, until, rolled)
-    counts = rolled_counts(service=service, since=since, until=split, size=size, issue_type=issue_type)
-    for start, n in raw_counts(service=service, since=split, until=until, size=size, issue_type=issue_type).items():
-        counts[start] += n
-    return counts
 
 
 def rolled_counts(
