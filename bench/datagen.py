@@ -160,6 +160,8 @@ def rollups_rebuild(*, services: list[Service], since: dt.datetime, end: dt.date
 
 def outages_generate(*, services: list[Service], count: int, since: dt.datetime, end: dt.datetime) -> int:
     """`count` resolved outages of 30 minutes, evenly over [since, end) and round-robin over `services`."""
+    if count <= 0:
+        return 0
     step = (end - since) / count
     rows = []
     for i in range(count):
