@@ -4,8 +4,9 @@ At outage scale nearly every request is the same small report POST. Through Djan
 thirteen middlewares, URL resolution and the view's dispatch before any report work starts:
 about three times the cost of taking the report itself (see README, Benchmarks). This WSGI
 layer, in front of Django (outagehub/wsgi.py), answers exactly the requests fastpath.py
-answers, with the same checks, limits and body, using Django's own request object, and adds
-the headers the middlewares would add to that answer (tests compare the two answers whole).
+answers, with the same checks, limits and body, reading the WSGI environ itself (Django's
+request code decides the Host and the scheme, once per set of those headers), and adds the
+headers the middlewares would add to that answer (tests compare the two answers whole).
 
 Everything else goes to Django untouched (with the body it read put back): another path or
 method, anything fastpath.py hands to the DRF view (an unusual body or header, an unknown
@@ -25,7 +26,7 @@ from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.core.handlers.wsgi import WSGIRequest
 from django.core.signals import setting_changed
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from django.dispatch import receiver
 from django.http import HttpResponse
 from django.middleware.clickjacking import XFrameOptionsMiddleware
@@ -142,6 +143,8 @@ class ReportFront:
             return None
         body = environ["wsgi.input"].read(length)
         fields = body_fields(body)
+        if connection.connection is not None:
+            close_old_connections()  # one kept open (CONN_MAX_AGE) may have gone stale since: as request_started
         try:
             answer = None if fields is None else report_take_answer(environ, fields, slug)
         finally:
