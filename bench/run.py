@@ -53,7 +53,7 @@ class Plan:
 
 
 QUICK = dict(
-    ingest_seconds=10,
+    ingest_seconds=20,  # per side, in turns of 5 s: fewer turns read 0.05x apart from run to run
     memory_seconds=30,
     reads_small=50_000,
     reads_large=250_000,
@@ -63,7 +63,7 @@ QUICK = dict(
     scale_seconds=8,
 )
 FULL = dict(
-    ingest_seconds=20,
+    ingest_seconds=30,
     memory_seconds=600,
     reads_small=100_000,
     reads_large=10_000_000,
