@@ -212,7 +212,9 @@ def report_new(*, service: Service, issue_type: IssueType, **values: Any) -> Rep
     keyword arguments Model.__init__ cost more than deciding the report.
     """
     values.update(service_id=service.pk, issue_type_id=issue_type.pk, counted=False)
-    report = Report(*(values[name] if name in values else field.get_default() for name, _, _, field in _concrete()))
+    args = [values[name] if name in values else field.get_default() for name, _, _, field in _concrete()]
+    model: Any = Report  # django-stubs types keyword construction only
+    report: Report = model(*args)
     Report.service.field.set_cached_value(report, service)
     Report.issue_type.field.set_cached_value(report, issue_type)
     return report
