@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
+from django.utils import timezone
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import exceptions, generics, serializers
+from rest_framework.fields import SkipField
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -116,6 +120,52 @@ class OutageSerializer(serializers.Serializer):
     @extend_schema_field(OutageCauseSerializer(allow_null=True))
     def get_cause(self, outage: Outage) -> dict[str, Any] | None:
         return outage_cause(outage)
+
+    def to_representation(self, instance: Outage) -> dict[str, Any]:
+        # DRF's generic to_representation resolves every field's source through its getattr chain
+        # and asks for the active time zone once per timestamp: for a page of 50 outages that was
+        # a fifth of the answer. The plain fields are written here, as DRF writes them (tests
+        # compare the two field for field); any other field, in a subclass too, goes through DRF.
+        o, zone = instance, timezone.get_current_timezone()
+        ret: dict[str, Any] = {
+            "id": _plain(int, o.id),
+            "service": _plain(str, o.service.slug),
+            "status": _plain(str, o.status),
+            "confidence": _plain(str, o.confidence),
+            "level": _plain(str, o.level),
+            "started_at": _time(o.started_at, zone),
+            "resolved_at": _time(o.resolved_at, zone),
+            "ended_at": _time(o.ended_at, zone),
+            "acknowledged_at": _time(o.acknowledged_at, zone),
+            "team_state": _plain(str, o.team_state),
+            "peak_at": _time(o.peak_at, zone),
+            "peak_count": _plain(int, o.peak_count),
+            "peak_expected": _plain(float, o.peak_expected),
+            "issue_types": o.issue_types,
+            "countries": o.countries,
+            "cause": self.get_cause(o),
+        }
+        for field in self._readable_fields:
+            if field.field_name not in ret:
+                try:
+                    attribute = field.get_attribute(o)
+                except SkipField:
+                    continue
+                ret[field.field_name] = None if attribute is None else field.to_representation(attribute)
+        return ret
+
+
+def _plain(kind: Callable[[Any], Any], value: Any) -> Any:
+    """As DRF's IntegerField, CharField and FloatField write a value: None stays None."""
+    return None if value is None else kind(value)
+
+
+def _time(value: dt.datetime | None, zone: dt.tzinfo) -> str | None:
+    """As DRF's DateTimeField writes an aware time: ISO 8601 in the active time zone, UTC as Z."""
+    if not value:
+        return None
+    text = value.astimezone(zone).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 class OutageCursorPagination(ExampleLinks, TimeCursorPagination):
