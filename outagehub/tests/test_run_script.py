@@ -14,6 +14,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -27,6 +28,10 @@ pytestmark = pytest.mark.topology
 
 # scripts/run gives a warm Celery shutdown 10 s before it kills what is left; a little more here.
 STOP_SECONDS = 15
+# argv[1:] run with SIGINT at its default disposition (exec keeps a default, and an ignored one).
+RESET_SIGINT_THEN_EXEC = (
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])"
+)
 
 
 def _alive_with(marker: bytes) -> list[str]:
@@ -93,9 +98,12 @@ def test_a_signal_to_the_process_group_of_make_run_stops_every_process(tmp_path,
     marker = f"OUTAGEHUB_DATA_DIR={data_dir}".encode()
     log = tmp_path / "run.log"
     with log.open("wb") as out:
-        # As make runs it: a process group of its own, which the signal then goes to.
+        # As make runs it from a terminal: a process group of its own, which the signal then goes
+        # to, and SIGINT at its default. Whatever started these tests in the background without job
+        # control (a CI runner, `cmd &` in a script) handed them SIGINT ignored, and a shell cannot
+        # trap a signal that was ignored when it started: so reset it, then exec bash.
         run = subprocess.Popen(
-            ["bash", str(REPO / "scripts" / "run")],
+            [sys.executable, "-c", RESET_SIGINT_THEN_EXEC, "bash", str(REPO / "scripts" / "run")],
             cwd=REPO,
             env=env,
             stdout=out,
@@ -106,7 +114,10 @@ def test_a_signal_to_the_process_group_of_make_run_stops_every_process(tmp_path,
         deadline = time.monotonic() + STARTUP_SECONDS
         # bash, the worker and its two pool processes, beat, runserver: wait for all of them.
         # The worker is checking the probe once the silent server has a connection.
-        while not (_answers(port) and silent.accepted and len(_alive_with(marker)) >= 6):
+        # And the script itself waiting on them (its banner printed), not still starting them.
+        while not (
+            _answers(port) and silent.accepted and len(_alive_with(marker)) >= 6 and b"Ctrl-C" in log.read_bytes()
+        ):
             assert run.poll() is None, f"scripts/run exited early\n{_tail(log)}"
             assert time.monotonic() < deadline, f"scripts/run did not start\n{_tail(log)}"
             time.sleep(0.25)  # polling interval, not a wait for time to pass
