@@ -146,12 +146,14 @@ class OutageSerializer(serializers.Serializer):
             "cause": self.get_cause(o),
         }
         for field in self._readable_fields:
-            if field.field_name not in ret:
-                try:
-                    attribute = field.get_attribute(o)
-                except SkipField:
-                    continue
-                ret[field.field_name] = None if attribute is None else field.to_representation(attribute)
+            name = field.field_name
+            if name is None or name in ret:  # None: never, once bound to this serializer
+                continue
+            try:
+                attribute = field.get_attribute(o)
+            except SkipField:
+                continue
+            ret[name] = None if attribute is None else field.to_representation(attribute)
         return ret
 
 
