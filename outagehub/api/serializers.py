@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from rest_framework import serializers
 from rest_framework.settings import api_settings
+
+
+def iso_time(value: dt.datetime | None, zone: dt.tzinfo = dt.UTC) -> str | None:
+    """An aware time as DRF's DateTimeField writes it: ISO 8601 in `zone`, UTC as Z; None stays None.
+
+    For answers built without a serializer (the intake's fast path, webhook payloads) and the
+    outage fields OutageSerializer writes itself: all must read as the API's other times do.
+    """
+    if value is None:
+        return None
+    text = value.astimezone(zone).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 class StrictSerializer(serializers.Serializer):

@@ -11,7 +11,6 @@ its one body. The request body stays readable for it (Django keeps request.body)
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import time
 from collections.abc import Mapping
@@ -23,6 +22,7 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.http import parse_header_parameters
 
 from catalog.models import Service
+from outagehub.api.serializers import iso_time
 from outagehub.metrics import report_counted
 from reports.intake import writebehind
 from reports.intake.identity import IPAddress, client_ip
@@ -41,14 +41,6 @@ JSON_ACCEPTS = frozenset({"", "*/*", "application/json", "application/*"})
 ALLOW = "POST, OPTIONS"  # the view's methods, as DRF's answer names them
 
 
-def _time(value: dt.datetime | None) -> str | None:
-    """As DRF's DateTimeField writes a UTC time: ISO 8601 with Z."""
-    if value is None:
-        return None
-    text = value.astimezone(dt.UTC).replace(tzinfo=None).isoformat()
-    return text + "Z"
-
-
 def report_body(report: Report) -> dict[str, Any]:
     """ReportCreateApi.OutputSerializer's body, built directly."""
     return {
@@ -57,14 +49,14 @@ def report_body(report: Report) -> dict[str, Any]:
         "issue_type": report.issue_type.key,
         "counted": report.counted,
         "not_counted_reason": report.not_counted_reason,
-        "counts_again_at": _time(report.counts_again_at),
-        "created_at": _time(report.created_at),
+        "counts_again_at": iso_time(report.counts_again_at),
+        "created_at": iso_time(report.created_at),
     }
 
 
 def queued_body(slug: str, draft: ReportDraft) -> dict[str, Any]:
     """ReportCreateApi.QueuedSerializer's body, built directly."""
-    return {"service": slug, "issue_type": draft.issue_type, "queued": True, "created_at": _time(draft.created_at)}
+    return {"service": slug, "issue_type": draft.issue_type, "queued": True, "created_at": iso_time(draft.created_at)}
 
 
 @lru_cache(maxsize=64)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +16,7 @@ from rest_framework.views import APIView
 
 from outagehub.api.examples import ExampleLinks
 from outagehub.api.pagination import TimeCursorPagination
+from outagehub.api.serializers import iso_time
 from reports.api import examples
 from reports.api.filters import CONFIDENCE_HELP, OutageFilter
 from reports.models import Outage
@@ -133,12 +133,12 @@ class OutageSerializer(serializers.Serializer):
             "status": _plain(str, o.status),
             "confidence": _plain(str, o.confidence),
             "level": _plain(str, o.level),
-            "started_at": _time(o.started_at, zone),
-            "resolved_at": _time(o.resolved_at, zone),
-            "ended_at": _time(o.ended_at, zone),
-            "acknowledged_at": _time(o.acknowledged_at, zone),
+            "started_at": iso_time(o.started_at, zone),
+            "resolved_at": iso_time(o.resolved_at, zone),
+            "ended_at": iso_time(o.ended_at, zone),
+            "acknowledged_at": iso_time(o.acknowledged_at, zone),
             "team_state": _plain(str, o.team_state),
-            "peak_at": _time(o.peak_at, zone),
+            "peak_at": iso_time(o.peak_at, zone),
             "peak_count": _plain(int, o.peak_count),
             "peak_expected": _plain(float, o.peak_expected),
             "issue_types": o.issue_types,
@@ -160,14 +160,6 @@ class OutageSerializer(serializers.Serializer):
 def _plain(kind: Callable[[Any], Any], value: Any) -> Any:
     """As DRF's IntegerField, CharField and FloatField write a value: None stays None."""
     return None if value is None else kind(value)
-
-
-def _time(value: dt.datetime | None, zone: dt.tzinfo) -> str | None:
-    """As DRF's DateTimeField writes an aware time: ISO 8601 in the active time zone, UTC as Z."""
-    if not value:
-        return None
-    text = value.astimezone(zone).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 class OutageCursorPagination(ExampleLinks, TimeCursorPagination):

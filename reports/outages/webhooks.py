@@ -32,6 +32,7 @@ from django.utils import timezone
 
 from catalog.models import Service
 from outagehub import outbound
+from outagehub.api.serializers import iso_time
 from outagehub.outbound import BlockedAddress, http_client
 from reports.detection.attribution import cause_text
 from reports.models import (
@@ -124,10 +125,6 @@ def webhooks_of(*, owner: ApiKey) -> QuerySet[Webhook]:
 # --- dispatch ---------------------------------------------------------------------------
 
 
-def _iso(at: dt.datetime | None) -> str | None:
-    return None if at is None else at.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-
-
 def outage_payload(outage: Outage) -> dict[str, Any]:
     """The outage as a webhook shows it (a snapshot taken when the event happened)."""
     return {
@@ -137,11 +134,11 @@ def outage_payload(outage: Outage) -> dict[str, Any]:
         "status": outage.status,
         "confidence": outage.confidence,
         "level": outage.level,
-        "started_at": _iso(outage.started_at),
-        "resolved_at": _iso(outage.resolved_at),
-        "ended_at": _iso(outage.ended_at),
-        "acknowledged_at": _iso(outage.acknowledged_at),
-        "peak_at": _iso(outage.peak_at),
+        "started_at": iso_time(outage.started_at),
+        "resolved_at": iso_time(outage.resolved_at),
+        "ended_at": iso_time(outage.ended_at),
+        "acknowledged_at": iso_time(outage.acknowledged_at),
+        "peak_at": iso_time(outage.peak_at),
         "peak_count": outage.peak_count,
         "peak_expected": outage.peak_expected,
         "issue_types": outage.issue_types,
@@ -188,7 +185,7 @@ def webhooks_dispatch(*, outage: Outage, event: str) -> list[WebhookDelivery]:
         delivery.payload = {
             "id": delivery.pk,
             "event": event,
-            "created_at": _iso(now),
+            "created_at": iso_time(now),
             "outage": outage_payload(outage),
         }
         delivery.save(update_fields=["payload"])
