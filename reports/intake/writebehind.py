@@ -161,20 +161,22 @@ def _claim_and_append(keys: list[str], args: list[Any]) -> Any:
     before the error still leaves the report stored once.
     """
     conn = _connection()
-    for attempt in (1, 2):
-        try:
-            conn.send_command("EVALSHA", _CLAIM_AND_APPEND_SHA, len(keys), *keys, *args)
-            return conn.read_response()
-        except redis.exceptions.NoScriptError:
-            if attempt == 2:
-                raise
-            client().script_load(_CLAIM_AND_APPEND)  # a Redis started afresh knows no scripts yet
-        except redis.ResponseError:
-            raise  # the server answered: the connection is fine
-        except BaseException:
-            conn.disconnect()  # a reply may be half read: never reuse the socket
-            raise
-    raise AssertionError("unreachable")  # pragma: no cover
+    try:
+        return _evalsha(conn, keys, args)
+    except redis.exceptions.NoScriptError:
+        client().script_load(_CLAIM_AND_APPEND)  # a Redis started afresh knows no scripts yet
+        return _evalsha(conn, keys, args)
+
+
+def _evalsha(conn: Any, keys: list[str], args: list[Any]) -> Any:
+    try:
+        conn.send_command("EVALSHA", _CLAIM_AND_APPEND_SHA, len(keys), *keys, *args)
+        return conn.read_response()
+    except redis.ResponseError:
+        raise  # the server answered (NoScriptError among them): the connection is fine
+    except BaseException:
+        conn.disconnect()  # a reply may be half read: never reuse the socket
+        raise
 
 
 def report_id_next() -> int:
@@ -318,11 +320,6 @@ def _batches(r: Any, consumer: str, count: int) -> Iterator[list[tuple[bytes, di
             return
 
 
-def _columns() -> list[tuple[str, Any]]:
-    """(column, field) of every concrete Report field, in model order."""
-    return [(str(f.column), f) for f in Report._meta.concrete_fields]
-
-
 def _rows(entries: list[tuple[bytes, dict[bytes, bytes]]]) -> list[dict[str, Any]]:
     rows = []
     for entry_id, f in entries:
@@ -354,21 +351,21 @@ def _insert(rows: list[dict[str, Any]]) -> int:
         logger.warning("dropped %d queued reports of deleted services or issue types", len(rows) - len(kept))
     if not kept:
         return 0
-    columns = _columns()
+    columns = _concrete()
     # One array per column, unnested into rows: a statement of a dozen parameters whatever the
     # batch size. A VALUES list of one placeholder per value made psycopg parse a statement of
     # ~10,000 placeholders per batch, which cost the drain more CPU than the web process spent
     # taking the reports.
     arrays: list[list[Any]] = [[] for _ in columns]
     for row in kept:
-        for values, (column, field) in zip(arrays, columns, strict=True):
+        for values, (_, column, is_time, field) in zip(arrays, columns, strict=True):
             # A column added after the entry was queued gets its default, as a fresh report would.
             value = row[column] if column in row else field.get_default()
-            if isinstance(value, str) and field.get_internal_type() == "DateTimeField":
+            if is_time and isinstance(value, str):
                 value = dt.datetime.fromisoformat(value)
             values.append(value)
-    names = ", ".join(connection.ops.quote_name(c) for c, _ in columns)
-    unnest = ", ".join(f"%s::{field.db_type(connection)}[]" for _, field in columns)
+    names = ", ".join(connection.ops.quote_name(column) for _, column, _, _ in columns)
+    unnest = ", ".join(f"%s::{field.db_type(connection)}[]" for _, _, _, field in columns)
     sql = (
         f"INSERT INTO {Report._meta.db_table} ({names}) SELECT * FROM unnest({unnest}) "  # noqa: S608
         "ON CONFLICT (id) DO NOTHING"
