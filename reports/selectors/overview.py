@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TypeVar
 
 from catalog.models import Service
 from outagehub.memo import memo_key, memoized
@@ -26,6 +25,7 @@ from reports.selectors.series import (
     Share,
     country_shares,
     country_split,
+    counts_added,
     raw_country_totals,
     raw_counts,
     rolled_country_totals,
@@ -52,8 +52,6 @@ from reports.selectors.status import (
 ROLLUPS_MEMO_SECONDS = 120
 PROBLEMS_HISTORY_DAYS = 7  # service_problems' default: the usual mix of issue types over a week
 MEMO_VERSION = 1  # bump when what is memoized changes shape
-
-K = TypeVar("K")
 
 
 @dataclass(frozen=True)
@@ -139,7 +137,7 @@ def service_overview(
     part = memoized(key, from_rollups, timeout=ROLLUPS_MEMO_SECONDS)
     live = raw_counts(service=service, since=series_split, until=chart_until, size=chart_size)
     series = series_buckets(
-        bucket_starts(chart_since, chart_until, chart_size), chart_size, _added(part.series, live), part.baseline
+        bucket_starts(chart_since, chart_until, chart_size), chart_size, counts_added(part.series, live), part.baseline
     )
     raw_countries = raw_country_totals(service=service, since=regions_split, until=regions_until)
     return ServiceOverview(
@@ -147,12 +145,5 @@ def service_overview(
         problems=part.problems,
         status=status_at(position, part.status, window_minutes=status_minutes, now=now),
         counts=report_counts_add(part.counts, raw_report_counts(service=service, windows=windows, now=now)),
-        countries=country_shares(_added(part.countries, raw_countries)),
+        countries=country_shares(counts_added(part.countries, raw_countries)),
     )
-
-
-def _added(a: Mapping[K, int], b: Mapping[K, int]) -> dict[K, int]:
-    total = dict(a)
-    for key, n in b.items():
-        total[key] = total.get(key, 0) + n
-    return total

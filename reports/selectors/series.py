@@ -15,7 +15,7 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import connections
 from django.db.models import (
@@ -105,6 +105,8 @@ def _counted_reports(service: Service, since: dt.datetime, until: dt.datetime) -
 
 # --- the report series -------------------------------------------------------------
 
+K = TypeVar("K")
+
 SERIES_MEMO_SECONDS = 120  # an unused memo goes after this; a new rolled-up minute is a new key anyway
 SERIES_MEMO_VERSION = 1  # bump when what is memoized changes shape
 
@@ -160,9 +162,8 @@ def report_series(
     issue = issue_type.pk if issue_type is not None else None
     key = memo_key("series", SERIES_MEMO_VERSION, service.pk, rolled, since, split, size, issue)
     rolled_part, baseline = memoized(key, from_rollups, timeout=SERIES_MEMO_SECONDS)
-    counts = defaultdict(int, rolled_part)
-    for start, n in raw_counts(service=service, since=split, until=until, size=size, issue_type=issue_type).items():
-        counts[start] += n
+    live = raw_counts(service=service, since=split, until=until, size=size, issue_type=issue_type)
+    counts = counts_added(rolled_part, live)
     if baseline is None:
         return [SeriesBucket(start, counts.get(start, 0)) for start in starts]
     return series_buckets(starts, size, counts, baseline)
@@ -192,6 +193,14 @@ def _series_bucket(
     band = bucket_bands.get(start)
     expected = round(b.expected, 3) if band is not None else None
     return SeriesBucket(start, count, expected, band, _LEVEL_OF_RANK[b.rank])
+
+
+def counts_added(a: Mapping[K, int], b: Mapping[K, int]) -> dict[K, int]:
+    """Two sets of counts by key, added: the rolled-up part and the live part of one window."""
+    total = dict(a)
+    for key, n in b.items():
+        total[key] = total.get(key, 0) + n
+    return total
 
 
 def rolled_counts(
