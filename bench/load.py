@@ -41,8 +41,19 @@ class WrkResult:
         )
 
 
+# wrk's connections: also how many requests a run may leave in flight (stored, never seen answered).
+CONNECTIONS = 16
+
+
 def wrk(
-    port: int, *, seconds: float, slug: str, connections: int = 16, threads: int = 2, rate: float = 0, tag: int = 0
+    port: int,
+    *,
+    seconds: float,
+    slug: str,
+    connections: int = CONNECTIONS,
+    threads: int = 2,
+    rate: float = 0,
+    tag: int = 0,
 ) -> WrkResult:
     """POST reports at 127.0.0.1:`port` for `seconds`, from fresh client addresses.
 

@@ -35,7 +35,7 @@ def detection_lag(slugs: list[str]) -> float:
 
 
 def soak(plan: Plan, procs: Procs, redis: Redis, *, rate: float) -> None:
-    from bench.load import wrk
+    from bench.load import CONNECTIONS, wrk
     from bench.procs import tree_rss_of, wait_for
     from bench.run import INTAKE_SLUG, PORT, WORKERS, Figure
     from reports.intake import writebehind
@@ -87,8 +87,8 @@ def soak(plan: Plan, procs: Procs, redis: Redis, *, rate: float) -> None:
             f"soak {minutes:.0f} min at {rate:,.0f} req/s: stored - accepted",
             stored - result.accepted,
             "",
-            "0..16, no errors",
-            0 <= stored - result.accepted <= 16 and result.non_2xx + result.socket_errors == 0,
+            f"0..{CONNECTIONS}, no errors",
+            0 <= stored - result.accepted <= CONNECTIONS and result.non_2xx + result.socket_errors == 0,
             result.accepted,
         )
     )
