@@ -109,9 +109,13 @@ def body_fields(body: bytes) -> dict[str, str] | None:
     return fields if fields["issue_type"] else None
 
 
+# As DRF's JSONRenderer writes it: compact, UTF-8 (U+2028/2029 escaped in _json). Built once:
+# json.dumps with options builds an encoder per call.
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
 def _json(body: dict[str, Any]) -> bytes:
-    # As DRF's JSONRenderer writes it: compact, UTF-8, with U+2028/2029 escaped for script contexts.
-    text = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    text = _ENCODE(body)
     return text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").encode()
 
 

@@ -11,7 +11,7 @@ from functools import lru_cache
 import pycountry
 from iptocc import country_code
 
-from reports.intake.identity import IPAddress
+from reports.intake.identity import IPAddress, ip_text
 
 
 @lru_cache(maxsize=1)
@@ -42,6 +42,6 @@ def country_for(ip: IPAddress | None) -> str:
     """The country an address is registered to, or "" (private, reserved, unknown)."""
     if ip is None or not ip.is_global:
         return ""
-    code = country_code(str(ip))
+    code = country_code(ip_text(ip))
     # Registry data also uses codes like "EU" and "AP" that are not countries.
     return code if code and is_country_code(code) else ""

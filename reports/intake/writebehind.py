@@ -236,6 +236,9 @@ def row_of(report: Report) -> dict[str, Any]:
     return row
 
 
+_ROW_JSON = json.JSONEncoder(separators=(",", ":")).encode  # json.dumps with options builds an encoder per call
+
+
 def report_append(
     *,
     report: Report,
@@ -267,7 +270,7 @@ def report_append(
     now = report.created_at.timestamp()
     counts = [len(reporter_hashes) - 1, len(address_slots), len(network_slots), len(limits)]
     args = [cooldown_ms, *counts, repr(now), f"{now!r}:{report.pk}", *limit_args(limits)]
-    args += ["row", json.dumps(row_of(report), separators=(",", ":"))]
+    args += ["row", _ROW_JSON(row_of(report))]
     counted, reason, wait_ms = _claim_and_append(keys, args)
     if counted == -1:
         raise RateLimited(Refusal(limits[int(reason) - 1], float(wait_ms)))

@@ -182,3 +182,21 @@ def test_keys_are_the_keyed_sha256_of_their_subject(ip, user_agent):
     assert reporter_hash(ip, user_agent, day) == hmac.new(salt, message, hashlib.sha256).hexdigest()
     expected_key = hmac.new(secret, f"ratelimit:{identity.client_subject(ip)}".encode(), hashlib.sha256)
     assert address_key(ip) == expected_key.hexdigest()[:32]
+
+
+# parse_ip reads a bare IPv4 address with inet_pton: it must take exactly what ipaddress takes.
+ipv4ish = st.one_of(
+    st.ip_addresses(v=4).map(str),
+    st.lists(st.text(alphabet="0123456789", min_size=0, max_size=4), min_size=1, max_size=5).map(".".join),
+    st.text(alphabet="0123456789.x :\t\0\u0661", max_size=18),  # with a non-ASCII digit
+)
+
+
+@given(ipv4ish)
+def test_an_ipv4_address_is_parsed_as_ipaddress_parses_it(text):
+    try:
+        expected = ipaddress.ip_address(text.strip())
+    except ValueError:
+        expected = None
+    if ":" not in text:  # no port or IPv6 form: nothing else for parse_ip to take apart
+        assert parse_ip(text) == expected
