@@ -255,3 +255,19 @@ def test_plain_http_is_left_to_the_ssl_redirect_and_https_is_answered(settings):
     status, headers, _ = call(app, headers={"HTTP_X_FORWARDED_PROTO": "http"})
     assert status == 301 and headers["Location"].startswith("https://")
     assert django.seen == [PATH]
+
+
+def test_the_front_closes_a_connection_past_its_age_once_its_hygiene_is_due(apps):
+    from django.db import connection
+
+    app, _ = apps
+    assert call(app)[0] == 201
+    connection.ensure_connection()
+    stale = connection.connection
+    connection.close_at = 0  # past CONN_MAX_AGE
+    front._hygiene.next = float("inf")  # checked a moment ago
+    assert call(app)[0] == 201
+    assert connection.connection is stale  # not every report: see HYGIENE_SECONDS
+    front._hygiene.next = 0  # a second later
+    assert call(app)[0] == 201
+    assert connection.connection is not stale
