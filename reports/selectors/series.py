@@ -12,7 +12,7 @@ a bucket without rows counting 0.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -196,10 +196,12 @@ def _series_bucket(
 
 
 def counts_added(a: Mapping[K, int], b: Mapping[K, int]) -> dict[K, int]:
-    """Two sets of counts by key, added: the rolled-up part and the live part of one window."""
-    total = dict(a)
-    for key, n in b.items():
-        total[key] = total.get(key, 0) + n
+    """Two sets of counts by key, added: the rolled-up part and the live part of one window.
+
+    Counter.update, not `+`: a key counted 0 stays (`+` drops it).
+    """
+    total = Counter(a)
+    total.update(b)
     return total
 
 
