@@ -39,6 +39,9 @@ LIMITS = {"issue_type": 32, "comment": COMMENT_MAX_LENGTH, "country": 64}
 DETOURS = ("HTTP_AUTHORIZATION", "HTTP_X_API_KEY")
 JSON_ACCEPTS = frozenset({"", "*/*", "application/json", "application/*"})
 ALLOW = "POST, OPTIONS"  # the view's methods, as DRF's answer names them
+# Set in the WSGI environ by the intake front (front.py) on a report it tried and left to Django:
+# the view goes straight to DRF instead of trying the same fast path a second time.
+DECLINED = "outagehub.fastpath_declined"
 
 
 def report_body(report: Report) -> dict[str, Any]:
@@ -121,7 +124,7 @@ def _json(body: dict[str, Any]) -> bytes:
 
 def report_post_fast(request: HttpRequest, slug: str) -> HttpResponse | None:
     """File a report and answer it, or None when the DRF view must answer (nothing was stored then)."""
-    if plain_length(request.META) is None:
+    if DECLINED in request.META or plain_length(request.META) is None:
         return None
     fields = body_fields(request.body)
     if fields is None:

@@ -21,6 +21,7 @@ import io
 import threading
 import time
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from typing import Any
 
 from django.conf import settings
@@ -35,7 +36,7 @@ from django.middleware.security import SecurityMiddleware
 
 from outagehub import csp
 from outagehub.metrics import intake_answered
-from reports.api.fastpath import ALLOW, body_fields, plain_length, report_take_answer
+from reports.api.fastpath import ALLOW, DECLINED, body_fields, plain_length, report_take_answer
 from reports.intake import writebehind
 from reports.intake.gate import REPORT_PATH
 
@@ -59,7 +60,7 @@ _HOST_KEYS = (
     "SERVER_PORT",
     "wsgi.url_scheme",
 )
-_STATUS = {201: "201 Created", 202: "202 Accepted"}
+_STATUS = {code: f"{code} {HTTPStatus(code).phrase}" for code in (201, 202)}  # the front's only answers
 
 # Django runs close_old_connections around every request (request_started, request_finished): it
 # closes a connection past CONN_MAX_AGE or broken (a database restart) and re-arms its health
@@ -186,3 +187,4 @@ class ReportFront:
     @staticmethod
     def _to_django(environ: dict[str, Any], body: bytes) -> None:
         environ["wsgi.input"] = io.BytesIO(body)  # Django answers it from the start: give the body back
+        environ[DECLINED] = True  # and its view need not try what the front just tried

@@ -43,6 +43,7 @@ def write_behind(postgres, redis_url, settings):
         r.delete(key)
     catalog_cache_clear()
     front._headers.clear()
+    front._hygiene.next = 0  # a test that set it leaves no state behind
     make_service()
     yield r
     r.delete(writebehind.STREAM)
@@ -166,6 +167,23 @@ def test_anything_else_is_handed_to_django_with_its_body_still_readable(apps, se
         assert field in json.loads(body)["errors"]
     writebehind.reports_drain()
     assert Report.objects.count() == 0
+
+
+def test_a_report_the_front_tried_and_left_to_django_is_not_tried_again_by_the_view(apps, monkeypatch):
+    from reports.api import fastpath
+
+    tried = []
+    take = fastpath.report_take_answer
+
+    def counted_take(*args: Any, **kwargs: Any) -> Any:
+        tried.append(args)
+        return take(*args, **kwargs)
+
+    monkeypatch.setattr(front, "report_take_answer", counted_take)
+    monkeypatch.setattr(fastpath, "report_take_answer", counted_take)
+    app, django = apps
+    assert call(app, {"issue_type": "teleport"})[0] == 400  # DRF names the field
+    assert len(tried) == 1 and django.seen == [PATH]
 
 
 def test_the_rate_limit_is_one_log_for_the_front_and_the_long_way(apps, settings):
